@@ -1,0 +1,100 @@
+"""Building the python-telegram-bot Application and running it."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+from bot.clock import Clock, SystemClock
+from bot.handlers import register_handlers
+from bot.handlers.menus import set_default_menus
+from bot.i18n import Texts
+from bot.services import SERVICES_KEY, Services
+from bot.update_processor import PerUserUpdateProcessor
+from config.settings import Settings
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def build_application(settings: Settings, clock: Clock | None = None) -> Application:
+    clock = clock or SystemClock()
+
+    async def post_init(app: Application) -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = await Database.open(settings.database_path)
+        app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db, texts=Texts(), clock=clock)
+        await set_default_menus(app)
+        log.info("bot @%s ready (data in %s)", app.bot.username, settings.data_dir)
+
+    async def post_shutdown(app: Application) -> None:
+        services: Services | None = app.bot_data.pop(SERVICES_KEY, None)
+        if services:
+            await services.db.close()
+
+    app = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.api_base_url)
+        .base_file_url(settings.api_file_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                tzinfo=settings.tz,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        # Retries 429 answers after retry_after; keeps overall and per-group send rates in bounds.
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(PerUserUpdateProcessor())
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    register_handlers(app)
+    return app
+
+
+def run(settings: Settings, clock: Clock | None = None) -> None:
+    """Serve until SIGINT/SIGTERM. Retries the Bot API with backoff if it is unreachable at start."""
+    app = build_application(settings, clock)
+    if settings.webhook.enabled:
+        hook = settings.webhook
+        app.run_webhook(
+            listen=hook.listen,
+            port=hook.port,
+            url_path=hook.path,
+            webhook_url=f"{hook.url.rstrip('/')}/{hook.path}",
+            secret_token=hook.secret_token,
+            allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=-1,
+        )
+    else:
+        app.run_polling(
+            timeout=settings.polling_timeout,
+            allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=-1,
+        )
+
+
+async def start_in_loop(app: Application, poll_timeout: float = 1.0) -> None:
+    """Start polling inside an already running event loop (tests and the demo)."""
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
+    await app.start()
+
+
+async def stop_in_loop(app: Application) -> None:
+    if app.updater and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+    if app.post_shutdown:
+        await app.post_shutdown(app)

@@ -1,0 +1,156 @@
+"""``python -m bot``: run, check, backup, demo, rubric."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sqlite3
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from config.settings import ConfigError, Settings, load_settings
+from storage import migrate
+
+NO_TOKEN_HELP = """\
+没有配置机器人令牌 (bot token)。/ No bot token is configured.
+
+1. 在 Telegram 里打开 @BotFather，发送 /newbot，按提示取名，复制它给出的令牌。
+   Open @BotFather in Telegram, send /newbot, follow the steps and copy the token it gives you.
+2. 把令牌放进环境变量 BOT_TOKEN，或者复制 config/example.toml 为 config/local.toml 并填写 [bot] token。
+   Put it in the BOT_TOKEN environment variable, or copy config/example.toml to config/local.toml
+   and fill in [bot] token.
+3. 再次运行 make run。 / Run `make run` again.
+
+想先试试、不需要令牌和网络？运行 make demo。 / To try the bot with no token and no network: make demo."""
+
+
+def package_version() -> str:
+    try:
+        return version("dudao-bot")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="督导助手 Telegram bot")
+    parser.add_argument("--version", action="version", version=f"督导助手 {package_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="serve (long polling, or webhook when configured)")
+    commands.add_parser("check", help="validate config, rubric files and database (no network)")
+    backup = commands.add_parser("backup", help="online backup of the database")
+    backup.add_argument("path", type=Path)
+    commands.add_parser("demo", help="try the bot in the terminal against a local Bot API stand-in")
+    commands.add_parser("rubric", help="rubric tools: show, diff, import, check", add_help=False)
+
+    if argv[:1] == ["rubric"]:
+        from rubric.cli import main as rubric_main
+
+        return rubric_main(argv[1:])
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"配置错误 / config error: {exc}", file=sys.stderr)
+        return 2
+    handlers = {"run": _run, "check": _check, "backup": _backup, "demo": _demo}
+    return handlers[args.command](settings, args)
+
+
+def _run(settings: Settings, _args: argparse.Namespace) -> int:
+    if not settings.token:
+        print(NO_TOKEN_HELP, file=sys.stderr)
+        return 2
+    from bot.logging_setup import setup_logging
+
+    setup_logging(settings.log_level, secrets=(settings.token,))
+    try:
+        migrate.migrate(settings.database_path)
+    except (migrate.SchemaTooNewError, sqlite3.Error, OSError) as exc:
+        print(f"数据库错误 / database error: {exc}", file=sys.stderr)
+        return 3
+    from bot.app import run
+
+    logging.getLogger(__name__).info("starting 督导助手 %s", package_version())
+    run(settings)
+    return 0
+
+
+def _check(settings: Settings, _args: argparse.Namespace) -> int:
+    problems: list[str] = []
+    print(f"config: {settings.config_path or '(defaults and environment)'} ok")
+    if not settings.token:
+        problems.append("BOT_TOKEN: not set (the bot cannot run without it)")
+    problems += _check_rubrics(settings)
+    problems += _check_database(settings.database_path)
+    for problem in problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    print("check: ok" if not problems else f"check: {len(problems)} problem(s)")
+    return 0 if not problems else 1
+
+
+def _check_rubrics(settings: Settings) -> list[str]:
+    try:
+        from rubric.registry import RubricRegistry
+    except ImportError:
+        return []
+    try:
+        registry = RubricRegistry.load(extra_dirs=settings.rubric_dirs)
+    except Exception as exc:
+        return [f"rubric: {exc}"]
+    editions = registry.editions()
+    print(f"rubric: editions {', '.join(str(e) for e in editions)} ok")
+    if settings.default_edition not in editions:
+        return [f"[rubric] default_edition: edition {settings.default_edition} is not among {editions}"]
+    return []
+
+
+def _check_database(path: Path) -> list[str]:
+    if not path.exists():
+        print(f"database: {path} does not exist yet (created at first run)")
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            known = migrate.latest_version()
+            row = (
+                conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+                if _has_table(conn, "schema_migrations")
+                else (0,)
+            )
+            current = row[0] or 0
+            integrity = conn.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return [f"database {path}: {exc}"]
+    if current > known:
+        return [f"database {path}: schema version {current} is newer than this bot ({known})"]
+    if integrity != "ok":
+        return [f"database {path}: integrity check failed: {integrity}"]
+    pending = known - current
+    print(f"database: {path} schema {current}" + (f", {pending} migration(s) to apply at start" if pending else " ok"))
+    return []
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        migrate.backup(settings.database_path, args.path)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backup written to {args.path}")
+    return 0
+
+
+def _demo(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(settings)

@@ -1,0 +1,38 @@
+"""The bot's commands and who may use them; feeds /help and the per-chat command menus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.flows.access import Caller, Role
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    # None: every registered person. Descriptions live in templates (``commands.<name>``).
+    roles: frozenset[Role] | None = None
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start"),
+    Command("help"),
+    Command("lang"),
+    Command("cancel"),
+)
+
+# What people not yet registered see in the menu.
+PUBLIC_COMMANDS: tuple[str, ...] = ("start", "help")
+
+
+def commands_for(caller: Caller) -> list[Command]:
+    if not caller.registered:
+        return [c for c in COMMANDS if c.name in PUBLIC_COMMANDS]
+    return [c for c in COMMANDS if caller.may(c.roles)]
+
+
+def command_roles(name: str) -> frozenset[Role] | None:
+    for command in COMMANDS:
+        if command.name == name:
+            return command.roles
+    raise KeyError(name)

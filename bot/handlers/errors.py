@@ -1,0 +1,39 @@
+"""Errors: log the failure with its traceback, tell the person briefly, never show the traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.i18n import language_from_telegram
+from bot.services import SERVICES_KEY
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("failed to handle an update", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    svc = context.application.bot_data.get(SERVICES_KEY)
+    if svc is None:
+        return
+    user = update.effective_user
+    lang = language_from_telegram(user.language_code if user else None, svc.settings.default_language)
+    if user is not None:
+        try:
+            known = await svc.users.get(user.id)
+            lang = (known.language if known else None) or lang
+        except Exception:
+            pass
+    text = svc.texts.render(lang, "common.error")
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        else:
+            await context.bot.send_message(update.effective_chat.id, text)
+    except TelegramError as exc:
+        log.warning("could not tell the person about the error: %s", exc)

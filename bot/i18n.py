@@ -1,0 +1,77 @@
+"""User-facing texts: Jinja2 macros in ``bot/templates/<language>/<module>.j2``.
+
+``texts.render("zh-hans", "common.start", name=...)`` calls macro ``start`` of
+``zh-hans/common.j2``. Each language has the same modules and macros (a test checks), so a
+handler never holds a user-facing string of its own. Output is HTML (Telegram's parse mode);
+autoescaping keeps names and notes typed by people from breaking it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from config.settings import LANGUAGES
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+LANGUAGE_NAMES = {"zh-hans": "简体中文", "zh-hant": "繁體中文", "en": "English"}
+_TRADITIONAL_REGIONS = ("zh-tw", "zh-hk", "zh-mo", "zh-hant")
+
+
+def language_from_telegram(code: str | None, default: str = "zh-hans") -> str:
+    """Map Telegram's ``language_code`` to one of ours; unknown languages get the default."""
+    if not code:
+        return default
+    code = code.lower().replace("_", "-")
+    if code.startswith("zh"):
+        return "zh-hant" if code.startswith(_TRADITIONAL_REGIONS) or "hant" in code else "zh-hans"
+    if code.startswith("en"):
+        return "en"
+    return default
+
+
+class Texts:
+    def __init__(self, folder: Path = TEMPLATES_DIR) -> None:
+        self._env = Environment(
+            loader=FileSystemLoader(folder),
+            autoescape=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            undefined=StrictUndefined,
+        )
+        self._env.filters["script"] = _script_filter
+        self._modules: dict[tuple[str, str], Any] = {}
+
+    def render(self, lang: str, key: str, **context: Any) -> str:
+        module_name, _, macro_name = key.partition(".")
+        module = self._module(lang if lang in LANGUAGES else "zh-hans", module_name)
+        macro = getattr(module, macro_name, None)
+        if macro is None:
+            raise KeyError(f"no text {key!r} for {lang}")
+        return str(macro(**context)).strip()
+
+    def _module(self, lang: str, module_name: str) -> Any:
+        cache_key = (lang, module_name)
+        module = self._modules.get(cache_key)
+        if module is None:
+            template = self._env.get_template(f"{lang}/{module_name}.j2")
+            module = self._modules[cache_key] = template.make_module({"lang": lang})
+        return module
+
+    def macro_names(self, lang: str, module_name: str) -> set[str]:
+        module = self._module(lang, module_name)
+        return {name for name in dir(module) if not name.startswith("_")}
+
+    def modules(self, lang: str) -> list[str]:
+        return sorted(path.stem for path in (TEMPLATES_DIR / lang).glob("*.j2"))
+
+
+def _script_filter(text: str, lang: str) -> str:
+    """Rubric texts are stored in Simplified Chinese; Traditional readers get them converted."""
+    if lang != "zh-hant":
+        return text
+    from rubric.script import to_traditional
+
+    return to_traditional(text)

@@ -1,0 +1,54 @@
+"""Updates of one person in order, different people concurrently.
+
+PTB's default processor is either fully sequential (one slow photo download stalls everyone) or
+fully concurrent (two fast taps of one person race). This one holds a lock per user (or per chat
+for updates without a user) around each update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    def __init__(self, max_concurrent_updates: int = 512) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}  # key -> updates holding or waiting for its lock
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _key(update)
+        if key is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key]
+                del self._locks[key]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
+def _key(update: object) -> int | None:
+    if not isinstance(update, Update):
+        return None
+    if update.effective_user:
+        return update.effective_user.id
+    if update.effective_chat:
+        return update.effective_chat.id
+    return None

@@ -1,0 +1,291 @@
+"""Settings: a TOML file (``BOT_CONFIG``) with environment variables on top.
+
+Every key is documented in ``config/example.toml``. Invalid settings raise :class:`ConfigError`
+whose message is one line naming the key and what is wrong, so ``python -m bot run`` can print
+it and exit instead of failing later in some handler.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LANGUAGES = ("zh-hans", "zh-hant", "en")
+DEFAULT_CONFIG_PATH = Path("config/local.toml")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the key."""
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    enabled: bool = False
+    url: str = ""
+    listen: str = "0.0.0.0"
+    port: int = 8443
+    path: str = "telegram"
+    secret_token: str = ""
+
+
+@dataclass(frozen=True)
+class InspectionSettings:
+    max_photo_mb: int = 10
+    allow_partial_submit: bool = False
+    allow_skip_evidence: bool = True
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    invite_ttl_days: int = 7
+    notify_admins_of_requests: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str = ""
+    api_base_url: str = "https://api.telegram.org/bot"
+    api_file_url: str = "https://api.telegram.org/file/bot"
+    data_dir: Path = Path("data")
+    admin_ids: frozenset[int] = frozenset()
+    timezone: str = "Asia/Shanghai"
+    default_language: str = "zh-hans"
+    log_level: str = "INFO"
+    polling_timeout: int = 30
+    default_edition: int = 2
+    rubric_dirs: tuple[Path, ...] = ()
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    inspection: InspectionSettings = field(default_factory=InspectionSettings)
+    access: AccessSettings = field(default_factory=AccessSettings)
+    config_path: Path | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "bot.sqlite3"
+
+
+# (section, key) -> (attribute path, converter). The converter raises ValueError with a reason.
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    return value.strip()
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {
+        "1",
+        "true",
+        "yes",
+        "on",
+        "0",
+        "false",
+        "no",
+        "off",
+    }:
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    raise ValueError("must be true or false")
+
+
+def _int_between(low: int, high: int):
+    def convert(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError("must be a whole number")
+        try:
+            number = int(str(value).strip()) if not isinstance(value, int) else value
+        except ValueError:
+            raise ValueError("must be a whole number") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return number
+
+    return convert
+
+
+def _url(value: Any) -> str:
+    text = _str(value)
+    if not text.startswith(("http://", "https://")):
+        raise ValueError(f"must start with http:// or https:// (got {text!r})")
+    return text
+
+
+def _admin_ids(value: Any) -> frozenset[int]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError("must be a list of Telegram user ids")
+    ids: set[int] = set()
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        if not text.lstrip("-").isdigit() or int(text) <= 0:
+            raise ValueError(f"{text!r} is not a Telegram user id (a positive number)")
+        ids.add(int(text))
+    return frozenset(ids)
+
+
+def _timezone(value: Any) -> str:
+    name = _str(value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)") from None
+    return name
+
+
+def _language(value: Any) -> str:
+    text = _str(value).lower()
+    if text not in LANGUAGES:
+        raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+    return text
+
+
+def _log_level(value: Any) -> str:
+    text = _str(value).upper()
+    if text not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+    return text
+
+
+def _path(value: Any) -> Path:
+    text = _str(value)
+    if not text:
+        raise ValueError("must not be empty")
+    return Path(text).expanduser()
+
+
+def _paths(value: Any) -> tuple[Path, ...]:
+    items = value.split(os.pathsep) if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError("must be a list of folders")
+    return tuple(_path(item) for item in items if str(item).strip())
+
+
+def _webhook_path(value: Any) -> str:
+    text = _str(value).strip("/")
+    if not text or not all(ch.isalnum() or ch in "-_" for ch in text):
+        raise ValueError("must be letters, digits, - or _")
+    return text
+
+
+def _secret(value: Any) -> str:
+    text = _str(value)
+    # Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and -.
+    if text and (len(text) > 256 or not all(ch.isalnum() or ch in "-_" for ch in text)):
+        raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ or -")
+    return text
+
+
+# Each setting: TOML (section, key), its environment variable (or None), target field, converter.
+_SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
+    ("bot", "token", "BOT_TOKEN", "token", _str),
+    ("bot", "api_base_url", "BOT_API_BASE_URL", "api_base_url", _url),
+    ("bot", "api_file_url", "BOT_API_FILE_URL", "api_file_url", _url),
+    ("bot", "data_dir", "BOT_DATA_DIR", "data_dir", _path),
+    ("bot", "admin_ids", "BOT_ADMIN_IDS", "admin_ids", _admin_ids),
+    ("bot", "timezone", "BOT_TIMEZONE", "timezone", _timezone),
+    ("bot", "default_language", "BOT_DEFAULT_LANGUAGE", "default_language", _language),
+    ("bot", "log_level", "BOT_LOG_LEVEL", "log_level", _log_level),
+    ("polling", "timeout", None, "polling_timeout", _int_between(1, 50)),
+    ("rubric", "default_edition", "BOT_DEFAULT_EDITION", "default_edition", _int_between(1, 999)),
+    ("rubric", "extra_dirs", None, "rubric_dirs", _paths),
+    ("webhook", "enabled", "BOT_WEBHOOK_ENABLED", "webhook.enabled", _bool),
+    ("webhook", "url", "BOT_WEBHOOK_URL", "webhook.url", _str),
+    ("webhook", "listen", None, "webhook.listen", _str),
+    ("webhook", "port", "BOT_WEBHOOK_PORT", "webhook.port", _int_between(1, 65535)),
+    ("webhook", "path", None, "webhook.path", _webhook_path),
+    ("webhook", "secret_token", "BOT_WEBHOOK_SECRET", "webhook.secret_token", _secret),
+    ("inspection", "max_photo_mb", None, "inspection.max_photo_mb", _int_between(1, 20)),
+    ("inspection", "allow_partial_submit", None, "inspection.allow_partial_submit", _bool),
+    ("inspection", "allow_skip_evidence", None, "inspection.allow_skip_evidence", _bool),
+    ("access", "invite_ttl_days", None, "access.invite_ttl_days", _int_between(1, 365)),
+    ("access", "notify_admins_of_requests", None, "access.notify_admins_of_requests", _bool),
+)
+
+
+def load_settings(env: Mapping[str, str] | None = None, config_path: Path | None = None) -> Settings:
+    """Read the TOML file (``BOT_CONFIG``, else ``config/local.toml`` if present), then env overrides."""
+    env = os.environ if env is None else env
+    path = config_path or (Path(env["BOT_CONFIG"]) if env.get("BOT_CONFIG") else None)
+    if path is None and DEFAULT_CONFIG_PATH.is_file():
+        path = DEFAULT_CONFIG_PATH
+    document = _read_toml(path) if path else {}
+    _reject_unknown_keys(document)
+
+    values: dict[str, Any] = {}
+    for section, key, env_name, target, convert in _SETTINGS:
+        raw = document.get(section, {}).get(key)
+        name = f"[{section}] {key}"
+        if env_name and env.get(env_name, "").strip():
+            raw, name = env[env_name], env_name
+        if raw is None:
+            continue
+        try:
+            values[target] = convert(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+
+    settings = _build(values, path)
+    _check_consistency(settings)
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"BOT_CONFIG: file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"BOT_CONFIG: {path} is not valid TOML ({exc})") from None
+
+
+def _reject_unknown_keys(document: dict[str, Any]) -> None:
+    known: dict[str, set[str]] = {}
+    for section, key, *_ in _SETTINGS:
+        known.setdefault(section, set()).add(key)
+    for section, body in document.items():
+        if section not in known:
+            raise ConfigError(f"[{section}]: unknown section (known: {', '.join(sorted(known))})")
+        if not isinstance(body, dict):
+            raise ConfigError(f"[{section}]: must be a table")
+        for key in body:
+            if key not in known[section]:
+                raise ConfigError(f"[{section}] {key}: unknown key (known: {', '.join(sorted(known[section]))})")
+
+
+def _build(values: dict[str, Any], path: Path | None) -> Settings:
+    nested: dict[str, dict[str, Any]] = {"webhook": {}, "inspection": {}, "access": {}}
+    flat: dict[str, Any] = {}
+    for target, value in values.items():
+        group, _, name = target.partition(".")
+        if name:
+            nested[group][name] = value
+        else:
+            flat[group] = value
+    return Settings(
+        **flat,
+        webhook=WebhookSettings(**nested["webhook"]),
+        inspection=InspectionSettings(**nested["inspection"]),
+        access=AccessSettings(**nested["access"]),
+        config_path=path,
+    )
+
+
+def _check_consistency(settings: Settings) -> None:
+    hook = settings.webhook
+    if hook.enabled:
+        if not hook.url.startswith("https://"):
+            raise ConfigError("[webhook] url: must be the public https:// address when the webhook is enabled")
+        if not hook.secret_token:
+            raise ConfigError("[webhook] secret_token: required when the webhook is enabled")

@@ -1,0 +1,81 @@
+"""The one aiosqlite connection of the bot, with one write lock.
+
+Coroutines sharing a connection would otherwise interleave their transactions, so every write
+goes through :meth:`Database.write`, which holds an asyncio lock around ``BEGIN IMMEDIATE`` ...
+``COMMIT``. Reads need no lock (WAL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.migrate import latest_version, migrate
+
+Row = aiosqlite.Row
+
+
+class Database:
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path, *, run_migrations: bool = True) -> Database:
+        if run_migrations:
+            # Synchronous and quick; refuses a database from a newer version before anything else.
+            await asyncio.to_thread(migrate, path)
+        conn = await aiosqlite.connect(path, isolation_level=None, timeout=5.0)
+        conn.row_factory = aiosqlite.Row
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL"):
+            await conn.execute(f"PRAGMA {pragma}")
+        return cls(conn, path)
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; rolled back if the block raises."""
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.rollback()
+                raise
+            await self._conn.commit()
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        async with self._conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """A single-statement write; returns lastrowid."""
+        async with self.write() as conn:
+            cursor = await conn.execute(sql, params)
+            return cursor.lastrowid or 0
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.write() as conn:
+            await conn.executemany(sql, rows)
+
+    async def schema_version(self) -> int:
+        return int(await self.fetchval("SELECT MAX(version) FROM schema_migrations") or 0)
+
+
+__all__ = ["Database", "Row", "latest_version"]

@@ -1,0 +1,98 @@
+"""People and their roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.db import Database, Row
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    role: str
+    site_id: int | None
+    region: str | None
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    first_name: str
+    username: str | None
+    tg_language: str | None
+    language: str | None
+    active: bool
+    roles: tuple[RoleGrant, ...]
+
+    @property
+    def display_name(self) -> str:
+        return self.first_name or (f"@{self.username}" if self.username else str(self.id))
+
+
+class UserRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, user_id: int) -> UserRecord | None:
+        row = await self._db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+        if row is None:
+            return None
+        grants = await self._db.fetchall(
+            "SELECT role, site_id, region FROM user_roles WHERE user_id = ? ORDER BY id", (user_id,)
+        )
+        return _record(row, grants)
+
+    async def touch(
+        self,
+        user_id: int,
+        first_name: str,
+        username: str | None,
+        tg_language: str | None,
+        now: str,
+        known: UserRecord | None,
+    ) -> None:
+        """Insert or refresh what Telegram tells us of a person; writes only when something changed."""
+        if known and (known.first_name, known.username, known.tg_language) == (
+            first_name,
+            username,
+            tg_language,
+        ):
+            return
+        await self._db.execute(
+            """INSERT INTO users (id, first_name, username, tg_language, created_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name,
+                   username = excluded.username, tg_language = excluded.tg_language,
+                   updated_at = excluded.updated_at""",
+            (user_id, first_name, username, tg_language, now, now),
+        )
+
+    async def set_language(self, user_id: int, language: str, now: str) -> None:
+        await self._db.execute("UPDATE users SET language = ?, updated_at = ? WHERE id = ?", (language, now, user_id))
+
+    async def grant(
+        self,
+        user_id: int,
+        role: str,
+        now: str,
+        site_id: int | None = None,
+        region: str | None = None,
+        granted_by: int | None = None,
+    ) -> None:
+        await self._db.execute(
+            """INSERT OR IGNORE INTO user_roles (user_id, role, site_id, region, granted_by, granted_at)
+               VALUES (?, ?, ?, ?, ?, ?)""",
+            (user_id, role, site_id, region, granted_by, now),
+        )
+
+
+def _record(row: Row, grants: list[Row]) -> UserRecord:
+    return UserRecord(
+        id=row["id"],
+        first_name=row["first_name"],
+        username=row["username"],
+        tg_language=row["tg_language"],
+        language=row["language"],
+        active=bool(row["active"]),
+        roles=tuple(RoleGrant(g["role"], g["site_id"], g["region"]) for g in grants),
+    )

@@ -1,0 +1,66 @@
+import sqlite3
+
+import pytest
+
+from storage import migrate
+from storage.db import Database
+
+
+def test_migrations_apply_to_an_empty_file_and_are_recorded(tmp_path):
+    path = tmp_path / "bot.sqlite3"
+    applied = migrate.migrate(path)
+    assert [m.version for m in applied] == list(range(1, migrate.latest_version() + 1))
+    conn = sqlite3.connect(path)
+    versions = [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == [m.version for m in applied]
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    assert migrate.migrate(path) == []  # idempotent
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "bot.sqlite3"
+    migrate.migrate(path)
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', '2030-01-01')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(migrate.SchemaTooNewError, match="schema version 999"):
+        migrate.migrate(path)
+
+
+def test_a_failing_migration_leaves_nothing_half_done(tmp_path, monkeypatch):
+    path = tmp_path / "bot.sqlite3"
+    good = migrate.available_migrations()
+    broken = [*good, migrate.Migration(len(good) + 1, "broken", "CREATE TABLE t (x);\nTHIS IS NOT SQL;")]
+    monkeypatch.setattr(migrate, "available_migrations", lambda: broken)
+    with pytest.raises(sqlite3.OperationalError):
+        migrate.migrate(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] == len(good)
+    assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 't'").fetchone() is None
+    conn.close()
+
+
+async def test_database_pragmas_and_write_rollback(tmp_path):
+    db = await Database.open(tmp_path / "bot.sqlite3")
+    try:
+        assert await db.fetchval("PRAGMA foreign_keys") == 1
+        assert await db.fetchval("PRAGMA busy_timeout") == 5000
+        with pytest.raises(RuntimeError):
+            async with db.write() as conn:
+                await conn.execute("INSERT INTO audit_log (at, action) VALUES ('x', 'test')")
+                raise RuntimeError("boom")
+        assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
+        assert await db.schema_version() == migrate.latest_version()
+    finally:
+        await db.close()
+
+
+def test_backup_copies_a_live_database(tmp_path):
+    path = tmp_path / "bot.sqlite3"
+    migrate.migrate(path)
+    migrate.backup(path, tmp_path / "copy" / "b.sqlite3")
+    conn = sqlite3.connect(tmp_path / "copy" / "b.sqlite3")
+    assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == migrate.latest_version()
+    conn.close()

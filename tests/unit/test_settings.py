@@ -1,0 +1,79 @@
+from pathlib import Path
+
+import pytest
+
+from config.settings import ConfigError, load_settings
+
+EXAMPLE = Path(__file__).parents[2] / "config" / "example.toml"
+
+
+def load(env: dict[str, str] | None = None, toml: str | None = None, tmp_path: Path | None = None):
+    path = None
+    if toml is not None:
+        assert tmp_path is not None
+        path = tmp_path / "bot.toml"
+        path.write_text(toml, encoding="utf-8")
+    return load_settings(env or {}, config_path=path)
+
+
+def test_defaults_without_file_or_env():
+    settings = load()
+    assert settings.token == ""
+    assert settings.timezone == "Asia/Shanghai"
+    assert settings.api_base_url == "https://api.telegram.org/bot"
+    assert settings.data_dir == Path("data")
+    assert settings.database_path == Path("data/bot.sqlite3")
+
+
+def test_example_file_is_valid_and_documents_every_key():
+    settings = load_settings({}, config_path=EXAMPLE)
+    assert settings.default_edition == 2
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for env_name in ("BOT_TOKEN", "BOT_DATA_DIR", "BOT_API_BASE_URL", "BOT_API_FILE_URL", "BOT_ADMIN_IDS", "BOT_TIMEZONE"):
+        assert env_name in text
+
+
+def test_environment_overrides_file(tmp_path):
+    settings = load(
+        {"BOT_TOKEN": "1:abc", "BOT_ADMIN_IDS": "12, 34", "BOT_DATA_DIR": str(tmp_path / "d"), "BOT_TIMEZONE": "UTC"},
+        toml='[bot]\ntoken = "file-token"\ntimezone = "Asia/Tokyo"\n',
+        tmp_path=tmp_path,
+    )
+    assert settings.token == "1:abc"
+    assert settings.admin_ids == frozenset({12, 34})
+    assert settings.data_dir == tmp_path / "d"
+    assert settings.timezone == "UTC"
+
+
+def test_bot_config_env_names_the_file(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[inspection]\nmax_photo_mb = 5\n", encoding="utf-8")
+    assert load_settings({"BOT_CONFIG": str(path)}).inspection.max_photo_mb == 5
+
+
+@pytest.mark.parametrize(
+    ("env", "toml", "message"),
+    [
+        ({"BOT_TIMEZONE": "Mars/Base"}, None, "BOT_TIMEZONE: unknown time zone 'Mars/Base'"),
+        ({"BOT_ADMIN_IDS": "12,abc"}, None, "BOT_ADMIN_IDS: 'abc' is not a Telegram user id"),
+        ({"BOT_API_BASE_URL": "ftp://x"}, None, "BOT_API_BASE_URL: must start with http:// or https://"),
+        ({}, "[bot]\ntimezone = 5\n", "[bot] timezone: must be a string"),
+        ({}, "[inspection]\nmax_photo_mb = 500\n", "[inspection] max_photo_mb: must be between 1 and 20"),
+        ({}, "[bot]\ntokn = 'x'\n", "[bot] tokn: unknown key"),
+        ({}, "[bots]\n", "[bots]: unknown section"),
+        ({}, "[bot\n", "is not valid TOML"),
+        ({}, "[webhook]\nenabled = true\nurl = 'https://example.org'\n", "[webhook] secret_token: required"),
+        ({}, "[webhook]\nenabled = true\nsecret_token = 'abc'\n", "[webhook] url: must be the public https://"),
+        ({"BOT_DEFAULT_LANGUAGE": "fr"}, None, "BOT_DEFAULT_LANGUAGE: must be one of"),
+    ],
+)
+def test_invalid_settings_name_the_key(tmp_path, env, toml, message):
+    with pytest.raises(ConfigError) as error:
+        load(env, toml, tmp_path)
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_config_file_is_reported(tmp_path):
+    with pytest.raises(ConfigError, match="BOT_CONFIG: file .* does not exist"):
+        load_settings({"BOT_CONFIG": str(tmp_path / "nope.toml")})
