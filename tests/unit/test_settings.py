@@ -29,7 +29,14 @@ def test_example_file_is_valid_and_documents_every_key():
     settings = load_settings({}, config_path=EXAMPLE)
     assert settings.default_edition == 2
     text = EXAMPLE.read_text(encoding="utf-8")
-    for env_name in ("BOT_TOKEN", "BOT_DATA_DIR", "BOT_API_BASE_URL", "BOT_API_FILE_URL", "BOT_ADMIN_IDS", "BOT_TIMEZONE"):
+    for env_name in (
+        "BOT_TOKEN",
+        "BOT_DATA_DIR",
+        "BOT_API_BASE_URL",
+        "BOT_API_FILE_URL",
+        "BOT_ADMIN_IDS",
+        "BOT_TIMEZONE",
+    ):
         assert env_name in text
 
 
@@ -75,5 +82,5 @@ def test_invalid_settings_name_the_key(tmp_path, env, toml, message):
 
 
 def test_missing_config_file_is_reported(tmp_path):
-    with pytest.raises(ConfigError, match="BOT_CONFIG: file .* does not exist"):
+    with pytest.raises(ConfigError, match=r"BOT_CONFIG: file .* does not exist"):
         load_settings({"BOT_CONFIG": str(tmp_path / "nope.toml")})

@@ -24,9 +24,7 @@ async def test_one_person_in_order_others_concurrently():
         events.append((f"end-{tag}", update_id))
 
     async with processor:
-        first = asyncio.create_task(
-            processor.process_update(make_update(1, 7), handle("a", 1, 0.05, slow_started))
-        )
+        first = asyncio.create_task(processor.process_update(make_update(1, 7), handle("a", 1, 0.05, slow_started)))
         await slow_started.wait()
         second = asyncio.create_task(processor.process_update(make_update(2, 7), handle("a", 2, 0)))
         other = asyncio.create_task(processor.process_update(make_update(3, 8), handle("b", 3, 0)))
