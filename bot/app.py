@@ -15,6 +15,7 @@ from bot.i18n import Texts
 from bot.services import SERVICES_KEY, Services
 from bot.update_processor import PerUserUpdateProcessor
 from config.settings import Settings
+from rubric.registry import RubricRegistry
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
     async def post_init(app: Application) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = await Database.open(settings.database_path)
-        app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db, texts=Texts(), clock=clock)
+        rubrics = RubricRegistry.load(settings.rubric_dirs)
+        app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db, texts=Texts(), clock=clock, rubrics=rubrics)
         await set_default_menus(app)
         log.info("bot @%s ready (data in %s)", app.bot.username, settings.data_dir)
 

@@ -85,6 +85,21 @@ class UserRepository:
             (user_id, role, site_id, region, granted_by, now),
         )
 
+    async def managers_of_site(self, site_id: int) -> list[UserRecord]:
+        """Active managers who see this site: everywhere, through its region, or the site itself."""
+        rows = await self._db.fetchall(
+            """SELECT DISTINCT u.id FROM users u JOIN user_roles r ON r.user_id = u.id AND r.role = 'manager'
+               JOIN sites s ON s.id = ?
+               WHERE u.active = 1 AND u.unreachable_at IS NULL AND (
+                   (r.site_id IS NULL AND r.region IS NULL) OR r.site_id = s.id OR r.region = s.region)""",
+            (site_id,),
+        )
+        people = [await self.get(row["id"]) for row in rows]
+        return [person for person in people if person is not None]
+
+    async def mark_unreachable(self, user_id: int, now: str) -> None:
+        await self._db.execute("UPDATE users SET unreachable_at = ?, updated_at = ? WHERE id = ?", (now, now, user_id))
+
 
 def _record(row: Row, grants: list[Row]) -> UserRecord:
     return UserRecord(

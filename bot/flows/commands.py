@@ -19,6 +19,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("help"),
     Command("lang"),
     Command("cancel"),
+    Command("inspect", frozenset({Role.INSPECTOR})),
+    Command("resume", frozenset({Role.INSPECTOR})),
 )
 
 # What people not yet registered see in the menu.

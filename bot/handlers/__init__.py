@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from bot.handlers import common
+from bot.handlers import common, inspection, router
 from bot.handlers.errors import on_error
 
 
 def register_handlers(app: Application) -> None:
     common.register(app)
-    # Features register here, before the fallbacks.
+    inspection.register(app)
+    # Free text and media go through the router, whose claimers the features above added.
+    router.register(app)
     common.register_fallbacks(app)
     app.add_error_handler(on_error)

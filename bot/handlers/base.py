@@ -15,7 +15,9 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot.clock import iso
 from bot.flows.access import Caller, Role
+from bot.flows.errors import RefusedError
 from bot.services import Services, services
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -34,6 +36,9 @@ class Turn:
     def chat_id(self) -> int:
         assert self.update.effective_chat is not None
         return self.update.effective_chat.id
+
+    def now(self) -> str:
+        return iso(self.services.clock.now())
 
     def text(self, key: str, **values: Any) -> str:
         return self.services.texts.render(self.caller.lang, key, **values)
@@ -83,7 +88,10 @@ def guarded(roles: frozenset[Role] | None = None, *, open_to_all: bool = False) 
             if not open_to_all and not turn.caller.may(roles):
                 await refuse(turn, "common.not_allowed")
                 return
-            await handler(turn)
+            try:
+                await handler(turn)
+            except RefusedError as refusal:
+                await refuse(turn, refusal.text_key, **refusal.details)
 
         return run
 

@@ -62,7 +62,8 @@ async def lang_chosen(turn: Turn) -> None:
 
 @guarded()
 async def cancel(turn: Turn) -> None:
-    await turn.say("common.nothing_to_cancel")
+    cleared = await turn.services.pending.clear(turn.caller.user_id)
+    await turn.say("common.cancelled" if cleared else "common.nothing_to_cancel")
 
 
 @guarded()

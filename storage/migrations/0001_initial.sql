@@ -44,3 +44,12 @@ CREATE TABLE audit_log (
     detail   TEXT
 );
 CREATE INDEX audit_log_at ON audit_log (at);
+
+-- What a person's next free text means when a feature asked for it (a site search, a reason...).
+-- Kept in the database so it survives a restart like everything else.
+CREATE TABLE pending_inputs (
+    user_id    INTEGER PRIMARY KEY REFERENCES users(id),
+    kind       TEXT NOT NULL,
+    payload    TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);

@@ -1,0 +1,29 @@
+"""Refusals: an action that does nothing, for a reason the person is told in their language."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Refusal(StrEnum):
+    """Each value has a text: macro ``<value>`` in ``bot/templates/<lang>/refusals.j2``."""
+
+    NOT_FOUND = "not_found"
+    NOT_YOURS = "not_yours"
+    SUBMITTED = "submitted"
+    SITE_NOT_ALLOWED = "site_not_allowed"
+    UNANSWERED = "unanswered"
+    NO_CLAUSE = "no_clause"
+    TOO_BIG = "too_big"
+    NOT_AN_IMAGE = "not_an_image"
+
+
+class RefusedError(Exception):
+    def __init__(self, reason: Refusal, **details: object) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.details = details
+
+    @property
+    def text_key(self) -> str:
+        return f"refusals.{self.reason.value}"

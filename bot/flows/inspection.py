@@ -1,0 +1,540 @@
+"""The inspection walk as plain logic: pick a site, answer clause by clause, review, submit.
+
+The draft row (its cursor and answers) is the conversation state, so any update, after any
+restart, is routed by reading it. Every method stores before it returns what to show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.clock import Clock, iso
+from bot.flows.access import Caller, Role
+from bot.flows.errors import Refusal, RefusedError
+from config.settings import InspectionSettings
+from rubric.model import Answer, Category, Clause, Rubric
+from rubric.registry import RubricRegistry
+from rubric.scoring import ScoreReport, clause_score, needs_evidence, score_inspection
+from storage.files import FileStore
+from storage.inspections import InspectionRepository, InspectionRow
+from storage.sites import Site, SiteRepository
+
+PAUSED = "paused"
+AWAITING_EVIDENCE = "evidence"
+
+
+@dataclass(frozen=True)
+class Walk:
+    """A loaded inspection with the rubric version it uses."""
+
+    row: InspectionRow
+    rubric: Rubric
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+
+@dataclass(frozen=True)
+class ClauseCard:
+    """Everything one clause message shows."""
+
+    inspection_id: int
+    site_name: str
+    clause: Clause
+    category: Category
+    section_label: str
+    position: int  # in its category, 1-based
+    category_size: int
+    overall: int  # in the whole rubric, 1-based
+    total: int
+    answer: Answer | None
+    notes: int
+    photos: int
+    awaiting_evidence: bool
+    can_skip_evidence: bool
+
+
+@dataclass(frozen=True)
+class CategoryProgress:
+    category: Category
+    section_label: str
+    answered: int
+
+
+@dataclass(frozen=True)
+class Outline:
+    inspection_id: int
+    site_name: str
+    edition: int
+    title: str
+    categories: tuple[CategoryProgress, ...]
+    answered: int
+    total: int
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    """What an answer did: ``record`` is the answered clause, ``next`` where the walk went."""
+
+    record: ClauseCard
+    changed: bool
+    next: ClauseCard | None = None
+    needs_evidence: bool = False
+    finished: bool = False  # no unanswered clause left after this one: show the review
+
+
+@dataclass(frozen=True)
+class EvidenceOutcome:
+    card: ClauseCard
+    added: bool
+    next: ClauseCard | None = None  # the walk moves on when this was the evidence it waited for
+    finished: bool = False
+
+
+@dataclass(frozen=True)
+class FindingLine:
+    clause: Clause
+    answer: Answer
+    notes: int
+    photos: int
+
+
+@dataclass(frozen=True)
+class Review:
+    inspection_id: int
+    site_name: str
+    report: ScoreReport
+    rubric: Rubric
+    findings: tuple[FindingLine, ...]
+    unanswered: tuple[Clause, ...]
+    allow_partial: bool
+
+
+@dataclass(frozen=True)
+class Result:
+    inspection_id: int
+    site_id: int
+    site_name: str
+    inspector_name: str
+    report: ScoreReport
+    rubric: Rubric
+    findings: tuple[FindingLine, ...]
+    started_at: str
+    submitted_at: str
+    duration_minutes: int
+
+
+@dataclass(frozen=True)
+class Draft:
+    inspection_id: int
+    site_name: str
+    answered: int
+    total: int
+
+
+@dataclass
+class InspectionFlow:
+    repo: InspectionRepository
+    sites: SiteRepository
+    rubrics: RubricRegistry
+    files: FileStore
+    clock: Clock
+    settings: InspectionSettings
+    default_edition: int
+    _remembered: set[str] = field(default_factory=set)
+
+    # -- choosing where -------------------------------------------------------------------------
+
+    async def sites_for(self, caller: Caller) -> list[Site]:
+        return await self.sites.visible_to(caller.user_id, (Role.INSPECTOR,), everything=Role.ADMIN in caller.roles)
+
+    async def drafts(self, caller: Caller) -> list[Draft]:
+        result = []
+        for row in await self.repo.drafts_of(caller.user_id):
+            rubric = await self._rubric(row.rubric_hash)
+            answered = len(await self.repo.answers(row.id))
+            result.append(Draft(row.id, row.site_name, answered, len(rubric.clauses)))
+        return result
+
+    def editions(self) -> list[int]:
+        return self.rubrics.editions()
+
+    def outline_of(self, edition: int) -> Rubric:
+        return self.rubrics.get(edition)
+
+    async def begin(self, caller: Caller, site_id: int, edition: int) -> Walk:
+        """Open a draft on a site, or return the one the person already has there."""
+        site = await self._allowed_site(caller, site_id)
+        for row in await self.repo.drafts_of(caller.user_id):
+            if row.site_id == site.id:
+                return await self._walk(row)
+        rubric = self.rubrics.get(edition)
+        await self._remember(rubric)
+        now = iso(self.clock.now())
+        first = rubric.clauses[0].id if rubric.clauses else None
+        try:
+            inspection_id = await self.repo.create(
+                site.id, caller.user_id, rubric.content_hash, rubric.edition, first, now
+            )
+        except Exception:
+            # A concurrent start on the same site (unique draft index): use the draft that won.
+            for row in await self.repo.drafts_of(caller.user_id):
+                if row.site_id == site.id:
+                    return await self._walk(row)
+            raise
+        return await self.load(caller, inspection_id)
+
+    async def resume(self, caller: Caller, inspection_id: int) -> ClauseCard | None:
+        """Continue at the first unanswered clause (None: all answered, show the review)."""
+        walk = await self.load(caller, inspection_id, for_change=True)
+        answers = await self.repo.answers(walk.id)
+        target = _first_unanswered(walk.rubric, answers, after=None)
+        await self.repo.set_cursor(walk.id, target.id if target else None, iso(self.clock.now()))
+        return await self.card(walk, target.id) if target else None
+
+    async def outline(self, caller: Caller, inspection_id: int) -> Outline:
+        walk = await self.load(caller, inspection_id)
+        answers = await self.repo.answers(walk.id)
+        progress = []
+        for section in walk.rubric.sections:
+            for category in section.categories:
+                done = sum(1 for clause in category.clauses if clause.id in answers)
+                progress.append(CategoryProgress(category, section.label, done))
+        return Outline(
+            walk.id,
+            walk.row.site_name,
+            walk.rubric.edition,
+            walk.rubric.title,
+            tuple(progress),
+            len(answers),
+            len(walk.rubric.clauses),
+        )
+
+    # -- walking --------------------------------------------------------------------------------
+
+    async def load(self, caller: Caller, inspection_id: int, for_change: bool = False) -> Walk:
+        row = await self.repo.get(inspection_id)
+        if row is None:
+            raise RefusedError(Refusal.NOT_FOUND)
+        if row.inspector_id != caller.user_id:
+            raise RefusedError(Refusal.NOT_YOURS)
+        if for_change and row.submitted:
+            raise RefusedError(Refusal.SUBMITTED, site=row.site_name)
+        return await self._walk(row)
+
+    async def active(self, caller: Caller) -> Walk | None:
+        """The draft a free text or photo belongs to: the last one touched, unless paused."""
+        row = await self.repo.active_draft(caller.user_id)
+        if row is None or row.awaiting == PAUSED or row.cursor is None:
+            return None
+        return await self._walk(row)
+
+    async def card(self, walk: Walk, clause_id: str) -> ClauseCard:
+        rubric = walk.rubric
+        clause = rubric.clause(clause_id)
+        answers = await self.repo.answers(walk.id)
+        evidence = (await self.repo.evidence(walk.id)).get(clause_id)
+        position, size = rubric.position_in_category(clause_id)
+        stored = answers.get(clause_id)
+        row = await self.repo.get(walk.id)
+        return ClauseCard(
+            inspection_id=walk.id,
+            site_name=walk.row.site_name,
+            clause=clause,
+            category=rubric.category_of(clause_id),
+            section_label=rubric.section_of(clause_id).label,
+            position=position,
+            category_size=size,
+            overall=rubric.index_of(clause_id) + 1,
+            total=len(rubric.clauses),
+            answer=Answer(stored.answer) if stored else None,
+            notes=len(evidence.notes) if evidence else 0,
+            photos=evidence.photos if evidence else 0,
+            awaiting_evidence=bool(row and row.awaiting == AWAITING_EVIDENCE and row.cursor == clause_id),
+            can_skip_evidence=self.settings.allow_skip_evidence,
+        )
+
+    async def answer(self, caller: Caller, inspection_id: int, clause_id: str, answer: Answer) -> AnswerOutcome:
+        walk = await self.load(caller, inspection_id, for_change=True)
+        rubric, row = walk.rubric, walk.row
+        if not rubric.has_clause(clause_id):
+            raise RefusedError(Refusal.NO_CLAUSE)
+        answers = {k: v.answer for k, v in (await self.repo.answers(walk.id)).items()}
+        on_cursor = row.cursor == clause_id
+        waiting_here = on_cursor and row.awaiting == AWAITING_EVIDENCE
+        if answers.get(clause_id) == answer.value and (not on_cursor or waiting_here):
+            # A double tap, or a tap on an old card with the answer it already has: nothing to do.
+            return AnswerOutcome(record=await self.card(walk, clause_id), changed=False, needs_evidence=waiting_here)
+
+        clause = rubric.clause(clause_id)
+        has_evidence = clause_id in await self.repo.evidence(walk.id)
+        answers[clause_id] = answer.value
+        moves = on_cursor or row.cursor is None
+        if moves and needs_evidence(rubric, clause, answer) and not has_evidence:
+            next_cursor, awaiting = clause_id, AWAITING_EVIDENCE
+        elif moves:
+            target = _first_unanswered(rubric, answers, after=clause_id)
+            next_cursor, awaiting = (target.id if target else None), None
+        else:
+            # A tap on an older card changes that answer; the walk stays where it is.
+            next_cursor, awaiting = row.cursor, row.awaiting
+        score = clause_score(rubric.scoring, clause, answer)
+        applicable = answer is not Answer.NA
+        now = iso(self.clock.now())
+        stored = await self.repo.answer(
+            walk.id,
+            clause_id,
+            clause.category_id,
+            answer.value,
+            score.earned if applicable else None,
+            score.possible if applicable else None,
+            now,
+            next_cursor,
+            awaiting,
+        )
+        if not stored:
+            raise RefusedError(Refusal.SUBMITTED, site=row.site_name)
+        walk = await self._walk(await self._row(walk.id))
+        record = await self.card(walk, clause_id)
+        if awaiting == AWAITING_EVIDENCE and next_cursor == clause_id:
+            return AnswerOutcome(record=record, changed=True, needs_evidence=True)
+        if not moves:
+            return AnswerOutcome(record=record, changed=True)
+        if next_cursor is None:
+            return AnswerOutcome(record=record, changed=True, finished=True)
+        return AnswerOutcome(record=record, changed=True, next=await self.card(walk, next_cursor))
+
+    async def move_on(self, caller: Caller, inspection_id: int, clause_id: str) -> AnswerOutcome:
+        """Leave a below-full answer without evidence (only where the config allows it)."""
+        walk = await self.load(caller, inspection_id, for_change=True)
+        if not self.settings.allow_skip_evidence:
+            return AnswerOutcome(record=await self.card(walk, clause_id), changed=False, needs_evidence=True)
+        return await self._advance(walk, clause_id, skip=False)
+
+    async def skip(self, caller: Caller, inspection_id: int, clause_id: str) -> AnswerOutcome:
+        walk = await self.load(caller, inspection_id, for_change=True)
+        return await self._advance(walk, clause_id, skip=True)
+
+    async def back(self, caller: Caller, inspection_id: int, clause_id: str) -> ClauseCard:
+        walk = await self.load(caller, inspection_id, for_change=True)
+        previous = walk.rubric.previous_clause(clause_id) if walk.rubric.has_clause(clause_id) else None
+        target = previous or walk.rubric.clause(clause_id)
+        await self.repo.set_cursor(walk.id, target.id, iso(self.clock.now()))
+        return await self.card(await self._walk(await self._row(walk.id)), target.id)
+
+    async def jump(self, caller: Caller, inspection_id: int, category_id: str) -> ClauseCard:
+        walk = await self.load(caller, inspection_id, for_change=True)
+        try:
+            category = walk.rubric.category(category_id)
+        except KeyError:
+            raise RefusedError(Refusal.NO_CLAUSE) from None
+        if not category.clauses:
+            raise RefusedError(Refusal.NO_CLAUSE)
+        answers = await self.repo.answers(walk.id)
+        target = next((c for c in category.clauses if c.id not in answers), category.clauses[0])
+        await self.repo.set_cursor(walk.id, target.id, iso(self.clock.now()))
+        return await self.card(await self._walk(await self._row(walk.id)), target.id)
+
+    async def goto(self, caller: Caller, inspection_id: int, clause_id: str) -> ClauseCard:
+        walk = await self.load(caller, inspection_id, for_change=True)
+        if not walk.rubric.has_clause(clause_id):
+            raise RefusedError(Refusal.NO_CLAUSE)
+        await self.repo.set_cursor(walk.id, clause_id, iso(self.clock.now()))
+        return await self.card(await self._walk(await self._row(walk.id)), clause_id)
+
+    async def pause(self, caller: Caller, inspection_id: int) -> Draft:
+        walk = await self.load(caller, inspection_id, for_change=True)
+        await self.repo.set_cursor(walk.id, walk.row.cursor, iso(self.clock.now()), PAUSED)
+        answered = len(await self.repo.answers(walk.id))
+        return Draft(walk.id, walk.row.site_name, answered, len(walk.rubric.clauses))
+
+    # -- evidence -------------------------------------------------------------------------------
+
+    async def add_note(self, caller: Caller, inspection_id: int, clause_id: str, text: str) -> EvidenceOutcome:
+        walk = await self._evidence_target(caller, inspection_id, clause_id)
+        await self.repo.add_note(walk.id, clause_id, text.strip(), iso(self.clock.now()))
+        return await self._after_evidence(walk, clause_id, added=True)
+
+    def check_file(self, size: int | None, mime_type: str | None, is_photo: bool) -> None:
+        if not is_photo and not (mime_type or "").startswith("image/"):
+            raise RefusedError(Refusal.NOT_AN_IMAGE)
+        limit = self.settings.max_photo_mb * 1024 * 1024
+        if size is not None and size > limit:
+            raise RefusedError(Refusal.TOO_BIG, limit_mb=self.settings.max_photo_mb)
+
+    async def add_photo(
+        self,
+        caller: Caller,
+        inspection_id: int,
+        clause_id: str,
+        file_id: str,
+        file_unique_id: str,
+        data: bytes,
+        mime_type: str | None,
+        caption: str | None,
+    ) -> EvidenceOutcome:
+        walk = await self._evidence_target(caller, inspection_id, clause_id)
+        self.check_file(len(data), mime_type or "image/jpeg", is_photo=True)
+        digest = await asyncio.to_thread(self.files.put, data)
+        now = iso(self.clock.now())
+        added = await self.repo.add_photo(
+            walk.id, clause_id, file_id, file_unique_id, digest, len(data), mime_type, now
+        )
+        if caption and caption.strip():
+            await self.repo.add_note(walk.id, clause_id, caption.strip(), now)
+        return await self._after_evidence(walk, clause_id, added=added)
+
+    # -- review and submit ----------------------------------------------------------------------
+
+    async def review(self, caller: Caller, inspection_id: int) -> Review:
+        walk = await self.load(caller, inspection_id, for_change=True)
+        report, findings = await self._score(walk)
+        unanswered = tuple(walk.rubric.clause(c) for c in report.unanswered)
+        return Review(
+            walk.id, walk.row.site_name, report, walk.rubric, findings, unanswered, self.settings.allow_partial_submit
+        )
+
+    async def submit(self, caller: Caller, inspection_id: int, mark_rest_na: bool = False) -> Result:
+        walk = await self.load(caller, inspection_id, for_change=True)
+        answers = await self.repo.answers(walk.id)
+        missing = [c for c in walk.rubric.clauses if c.id not in answers]
+        if missing and mark_rest_na:
+            await self.repo.fill_unanswered(walk.id, [(c.id, c.category_id) for c in missing], iso(self.clock.now()))
+        elif missing and not self.settings.allow_partial_submit:
+            raise RefusedError(Refusal.UNANSWERED, count=len(missing))
+        report, findings = await self._score(walk)
+        now = iso(self.clock.now())
+        submitted = await self.repo.submit(
+            walk.id,
+            report.overall.earned,
+            report.overall.possible,
+            report.percent,
+            report.grade or walk.rubric.scoring.failing_grade,
+            report.veto_triggered,
+            caller.user_id,
+            now,
+        )
+        if not submitted:
+            raise RefusedError(Refusal.SUBMITTED, site=walk.row.site_name)
+        row = await self._row(walk.id)
+        return self._result(row, walk.rubric, report, findings, caller.name)
+
+    async def result(self, caller: Caller, inspection_id: int) -> Result:
+        walk = await self.load(caller, inspection_id)
+        report, findings = await self._score(walk)
+        return self._result(walk.row, walk.rubric, report, findings, caller.name)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    async def _advance(self, walk: Walk, clause_id: str, skip: bool) -> AnswerOutcome:
+        answers = await self.repo.answers(walk.id)
+        if skip:
+            target = walk.rubric.next_clause(clause_id) if walk.rubric.has_clause(clause_id) else None
+        else:
+            target = _first_unanswered(walk.rubric, {k: v.answer for k, v in answers.items()}, after=clause_id)
+        await self.repo.set_cursor(walk.id, target.id if target else None, iso(self.clock.now()))
+        walk = await self._walk(await self._row(walk.id))
+        record = await self.card(walk, clause_id)
+        if target is None:
+            return AnswerOutcome(record=record, changed=False, finished=True)
+        return AnswerOutcome(record=record, changed=False, next=await self.card(walk, target.id))
+
+    async def _evidence_target(self, caller: Caller, inspection_id: int, clause_id: str) -> Walk:
+        walk = await self.load(caller, inspection_id, for_change=True)
+        if not walk.rubric.has_clause(clause_id):
+            raise RefusedError(Refusal.NO_CLAUSE)
+        return walk
+
+    async def _after_evidence(self, walk: Walk, clause_id: str, added: bool) -> EvidenceOutcome:
+        """``walk`` holds the row as it was before the evidence: was the walk waiting for it?"""
+        if walk.row.awaiting == AWAITING_EVIDENCE and walk.row.cursor == clause_id:
+            moved = await self._advance(walk, clause_id, skip=False)
+            return EvidenceOutcome(card=moved.record, added=added, next=moved.next, finished=moved.finished)
+        card = await self.card(await self._walk(await self._row(walk.id)), clause_id)
+        return EvidenceOutcome(card=card, added=added)
+
+    async def _score(self, walk: Walk) -> tuple[ScoreReport, tuple[FindingLine, ...]]:
+        answers = {k: v.answer for k, v in (await self.repo.answers(walk.id)).items()}
+        evidence = await self.repo.evidence(walk.id)
+        report = score_inspection(walk.rubric, answers, evidence=set(evidence))
+        findings = tuple(
+            FindingLine(
+                walk.rubric.clause(f.clause_id),
+                f.answer,
+                len(evidence[f.clause_id].notes) if f.clause_id in evidence else 0,
+                evidence[f.clause_id].photos if f.clause_id in evidence else 0,
+            )
+            for f in report.findings
+        )
+        return report, findings
+
+    def _result(
+        self,
+        row: InspectionRow,
+        rubric: Rubric,
+        report: ScoreReport,
+        findings: tuple[FindingLine, ...],
+        inspector_name: str,
+    ) -> Result:
+        submitted = row.submitted_at or iso(self.clock.now())
+        minutes = int(
+            (datetime.fromisoformat(submitted) - datetime.fromisoformat(row.started_at)).total_seconds() // 60
+        )
+        return Result(
+            row.id,
+            row.site_id,
+            row.site_name,
+            inspector_name,
+            report,
+            rubric,
+            findings,
+            row.started_at,
+            submitted,
+            max(minutes, 0),
+        )
+
+    async def _allowed_site(self, caller: Caller, site_id: int) -> Site:
+        for site in await self.sites_for(caller):
+            if site.id == site_id:
+                return site
+        raise RefusedError(Refusal.SITE_NOT_ALLOWED)
+
+    async def _row(self, inspection_id: int) -> InspectionRow:
+        row = await self.repo.get(inspection_id)
+        if row is None:
+            raise RefusedError(Refusal.NOT_FOUND)
+        return row
+
+    async def _walk(self, row: InspectionRow) -> Walk:
+        return Walk(row, await self._rubric(row.rubric_hash))
+
+    async def _rubric(self, content_hash: str) -> Rubric:
+        rubric = self.rubrics.find_by_hash(content_hash)
+        if rubric is None:
+            # A version no longer on disk: score it against the snapshot stored when it was used.
+            snapshot = await self.repo.rubric_snapshot(content_hash)
+            if snapshot is None:
+                raise RefusedError(Refusal.NOT_FOUND)
+            rubric = Rubric.from_dict(snapshot, expected_hash=content_hash)
+            self.rubrics.remember(rubric)
+        return rubric
+
+    async def _remember(self, rubric: Rubric) -> None:
+        if rubric.content_hash not in self._remembered:
+            await self.repo.remember_rubric(
+                rubric.content_hash, rubric.id, rubric.edition, rubric.title, rubric.to_dict(), iso(self.clock.now())
+            )
+            self._remembered.add(rubric.content_hash)
+
+
+def _first_unanswered(rubric: Rubric, answers: dict, after: str | None) -> Clause | None:
+    """The first clause without an answer after ``after`` (from the start when None), else None."""
+    clauses = rubric.clauses
+    start = rubric.index_of(after) + 1 if after else 0
+    for clause in clauses[start:]:
+        if clause.id not in answers:
+            return clause
+    return None

@@ -1,0 +1,286 @@
+"""Inspections, their answers, notes and photos. Every write commits before the bot replies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from storage.db import Database, Row
+
+
+@dataclass(frozen=True)
+class InspectionRow:
+    id: int
+    site_id: int
+    site_name: str
+    inspector_id: int
+    rubric_hash: str
+    edition: int
+    status: str
+    cursor: str | None
+    awaiting: str | None
+    started_at: str
+    submitted_at: str | None
+    percent: float | None
+    grade: str | None
+
+    @property
+    def submitted(self) -> bool:
+        return self.status == "submitted"
+
+
+@dataclass(frozen=True)
+class ClauseEvidence:
+    notes: tuple[str, ...]
+    photos: int
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    clause_id: str
+    answer: str
+    answered_at: str
+
+
+def _inspection(row: Row) -> InspectionRow:
+    return InspectionRow(
+        id=row["id"],
+        site_id=row["site_id"],
+        site_name=row["site_name"],
+        inspector_id=row["inspector_id"],
+        rubric_hash=row["rubric_hash"],
+        edition=row["edition"],
+        status=row["status"],
+        cursor=row["cursor"],
+        awaiting=row["awaiting"],
+        started_at=row["started_at"],
+        submitted_at=row["submitted_at"],
+        percent=row["percent"],
+        grade=row["grade"],
+    )
+
+
+_SELECT = "SELECT i.*, s.name AS site_name FROM inspections i JOIN sites s ON s.id = i.site_id"
+
+
+class InspectionRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- rubric versions ------------------------------------------------------------------------
+
+    async def remember_rubric(
+        self, content_hash: str, rubric_id: str, edition: int, title: str, document: dict[str, Any], now: str
+    ) -> None:
+        await self._db.execute(
+            """INSERT OR IGNORE INTO rubric_versions
+               (content_hash, rubric_id, edition, title, snapshot, first_seen_at) VALUES (?, ?, ?, ?, ?, ?)""",
+            (content_hash, rubric_id, edition, title, json.dumps(document, ensure_ascii=False), now),
+        )
+
+    async def rubric_snapshot(self, content_hash: str) -> dict[str, Any] | None:
+        text = await self._db.fetchval("SELECT snapshot FROM rubric_versions WHERE content_hash = ?", (content_hash,))
+        return json.loads(text) if text else None
+
+    # -- inspections ----------------------------------------------------------------------------
+
+    async def create(
+        self, site_id: int, inspector_id: int, rubric_hash: str, edition: int, first_clause: str | None, now: str
+    ) -> int:
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """INSERT INTO inspections (site_id, inspector_id, rubric_hash, edition, status, cursor,
+                   started_at, updated_at) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?)""",
+                (site_id, inspector_id, rubric_hash, edition, first_clause, now, now),
+            )
+            inspection_id = cursor.lastrowid
+            await conn.execute(
+                "INSERT INTO inspection_events (inspection_id, at, actor_id, event) VALUES (?, ?, ?, 'started')",
+                (inspection_id, now, inspector_id),
+            )
+        assert inspection_id is not None
+        return inspection_id
+
+    async def get(self, inspection_id: int) -> InspectionRow | None:
+        row = await self._db.fetchone(f"{_SELECT} WHERE i.id = ?", (inspection_id,))
+        return _inspection(row) if row else None
+
+    async def drafts_of(self, inspector_id: int) -> list[InspectionRow]:
+        rows = await self._db.fetchall(
+            f"{_SELECT} WHERE i.inspector_id = ? AND i.status = 'draft' ORDER BY i.updated_at DESC", (inspector_id,)
+        )
+        return [_inspection(row) for row in rows]
+
+    async def active_draft(self, inspector_id: int) -> InspectionRow | None:
+        """The draft the person touched last: where a free text or photo goes."""
+        drafts = await self.drafts_of(inspector_id)
+        return drafts[0] if drafts else None
+
+    async def set_cursor(
+        self, inspection_id: int, clause_id: str | None, now: str, awaiting: str | None = None
+    ) -> None:
+        await self._db.execute(
+            "UPDATE inspections SET cursor = ?, awaiting = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
+            (clause_id, awaiting, now, inspection_id),
+        )
+
+    async def touch(self, inspection_id: int, now: str) -> None:
+        await self._db.execute("UPDATE inspections SET updated_at = ? WHERE id = ?", (now, inspection_id))
+
+    # -- answers --------------------------------------------------------------------------------
+
+    async def answer(
+        self,
+        inspection_id: int,
+        clause_id: str,
+        category_id: str,
+        answer: str,
+        earned: float | None,
+        possible: float | None,
+        now: str,
+        next_cursor: str | None,
+        awaiting: str | None = None,
+    ) -> bool:
+        """Store one answer and move the cursor in one transaction. False if the inspection is locked."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "UPDATE inspections SET cursor = ?, awaiting = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
+                (next_cursor, awaiting, now, inspection_id),
+            )
+            if cursor.rowcount == 0:
+                return False
+            await conn.execute(
+                """INSERT INTO answers (inspection_id, clause_id, category_id, answer, earned, possible, answered_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (inspection_id, clause_id) DO UPDATE SET answer = excluded.answer,
+                       earned = excluded.earned, possible = excluded.possible, answered_at = excluded.answered_at""",
+                (inspection_id, clause_id, category_id, answer, earned, possible, now),
+            )
+        return True
+
+    async def answers(self, inspection_id: int) -> dict[str, StoredAnswer]:
+        rows = await self._db.fetchall(
+            "SELECT clause_id, answer, answered_at FROM answers WHERE inspection_id = ?", (inspection_id,)
+        )
+        return {row["clause_id"]: StoredAnswer(row["clause_id"], row["answer"], row["answered_at"]) for row in rows}
+
+    async def fill_unanswered(self, inspection_id: int, rows: list[tuple[str, str]], now: str) -> None:
+        """Mark (clause_id, category_id) pairs 不适用 (review: "mark the rest N/A")."""
+        async with self._db.write() as conn:
+            await conn.executemany(
+                """INSERT OR IGNORE INTO answers (inspection_id, clause_id, category_id, answer, earned, possible,
+                   answered_at) VALUES (?, ?, ?, 'na', NULL, NULL, ?)""",
+                [(inspection_id, clause_id, category_id, now) for clause_id, category_id in rows],
+            )
+
+    # -- evidence -------------------------------------------------------------------------------
+
+    async def add_note(self, inspection_id: int, clause_id: str, text: str, now: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "INSERT INTO notes (inspection_id, clause_id, text, created_at) VALUES (?, ?, ?, ?)",
+                (inspection_id, clause_id, text, now),
+            )
+            await conn.execute(
+                "UPDATE inspections SET awaiting = NULL, updated_at = ? WHERE id = ?", (now, inspection_id)
+            )
+
+    async def add_photo(
+        self,
+        inspection_id: int,
+        clause_id: str,
+        file_id: str,
+        file_unique_id: str,
+        sha256: str | None,
+        size: int | None,
+        mime_type: str | None,
+        now: str,
+    ) -> bool:
+        """False when this picture is already attached to this clause (same file_unique_id)."""
+        async with self._db.write() as conn:
+            reused = await conn.execute_fetchall(
+                "SELECT inspection_id FROM photos WHERE file_unique_id = ? AND inspection_id != ? LIMIT 1",
+                (file_unique_id, inspection_id),
+            )
+            cursor = await conn.execute(
+                """INSERT OR IGNORE INTO photos (inspection_id, clause_id, file_id, file_unique_id, sha256, size,
+                   mime_type, reused_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    inspection_id,
+                    clause_id,
+                    file_id,
+                    file_unique_id,
+                    sha256,
+                    size,
+                    mime_type,
+                    reused[0][0] if reused else None,
+                    now,
+                ),
+            )
+            await conn.execute(
+                "UPDATE inspections SET awaiting = NULL, updated_at = ? WHERE id = ?", (now, inspection_id)
+            )
+        return cursor.rowcount > 0
+
+    async def evidence(self, inspection_id: int) -> dict[str, ClauseEvidence]:
+        notes = await self._db.fetchall(
+            "SELECT clause_id, text FROM notes WHERE inspection_id = ? ORDER BY id", (inspection_id,)
+        )
+        photos = await self._db.fetchall(
+            "SELECT clause_id, COUNT(*) AS n FROM photos WHERE inspection_id = ? GROUP BY clause_id", (inspection_id,)
+        )
+        by_clause: dict[str, list[str]] = {}
+        for row in notes:
+            by_clause.setdefault(row["clause_id"], []).append(row["text"])
+        counts = {row["clause_id"]: row["n"] for row in photos}
+        return {
+            clause: ClauseEvidence(tuple(by_clause.get(clause, ())), counts.get(clause, 0))
+            for clause in set(by_clause) | set(counts)
+        }
+
+    # -- submit ---------------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        inspection_id: int,
+        earned: float,
+        possible: float,
+        percent: float | None,
+        grade: str,
+        veto: bool,
+        actor_id: int,
+        now: str,
+    ) -> bool:
+        """Lock the inspection with its frozen score. False when it was not a draft (double submit)."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """UPDATE inspections SET status = 'submitted', submitted_at = ?, updated_at = ?, cursor = NULL,
+                   awaiting = NULL, earned = ?, possible = ?, percent = ?, grade = ?, veto = ?
+                   WHERE id = ? AND status = 'draft'""",
+                (now, now, earned, possible, percent, grade, int(veto), inspection_id),
+            )
+            if cursor.rowcount == 0:
+                return False
+            await conn.execute(
+                "INSERT INTO inspection_events (inspection_id, at, actor_id, event) VALUES (?, ?, ?, 'submitted')",
+                (inspection_id, now, actor_id),
+            )
+        return True
+
+    async def reopen(self, inspection_id: int, actor_id: int, reason: str, now: str) -> bool:
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """UPDATE inspections SET status = 'draft', updated_at = ?, reopened_count = reopened_count + 1,
+                   earned = NULL, possible = NULL, percent = NULL, grade = NULL, veto = 0
+                   WHERE id = ? AND status = 'submitted'""",
+                (now, inspection_id),
+            )
+            if cursor.rowcount == 0:
+                return False
+            await conn.execute(
+                """INSERT INTO inspection_events (inspection_id, at, actor_id, event, detail)
+                   VALUES (?, ?, ?, 'reopened', ?)""",
+                (inspection_id, now, actor_id, reason),
+            )
+        return True
