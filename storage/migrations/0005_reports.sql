@@ -1,0 +1,1 @@
+-- Reserved: filled in by the feature that owns it (this session). An empty migration is valid.

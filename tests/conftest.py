@@ -1,0 +1,99 @@
+"""Shared fixtures: the real Application, polling a local Bot API stand-in, on a temp data dir."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from telegram.ext import Application
+
+from bot.app import build_application, start_in_loop, stop_in_loop
+from bot.clock import ManualClock, iso
+from bot.services import Services, app_services
+from config.settings import Settings
+from storage.db import Database
+from storage.sites import SiteRepository
+from storage.users import UserRepository
+from tests.harness.botapi import FakeBotAPI
+from tests.harness.fixtures import botapi, botapi_in_thread
+
+__all__ = ["botapi", "botapi_in_thread"]
+
+ADMIN_ID = 9001
+
+
+@dataclass
+class BotUnderTest:
+    api: FakeBotAPI
+    settings: Settings
+    clock: ManualClock
+    app: Application | None = None
+
+    @property
+    def services(self) -> Services:
+        assert self.app is not None
+        return app_services(self.app)
+
+    async def start(self) -> None:
+        self.app = build_application(self.settings, self.clock)
+        await start_in_loop(self.app, poll_timeout=1)
+
+    async def stop(self) -> None:
+        if self.app is not None:
+            await stop_in_loop(self.app)
+            self.app = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def add_site(self, name: str, region: str | None = None) -> int:
+        return await SiteRepository(self.services.db).add(name, iso(self.clock.now()), region)
+
+    async def add_person(
+        self, user_id: int, role: str, name: str = "测试用户", site_id: int | None = None, region: str | None = None
+    ) -> None:
+        """Registers someone the way an accepted invitation would (people management has its own tests)."""
+        users = UserRepository(self.services.db)
+        now = iso(self.clock.now())
+        await users.touch(user_id, name, None, None, now, await users.get(user_id))
+        await users.grant(user_id, role, now, site_id=site_id, region=region)
+
+    async def db(self) -> Database:
+        return self.services.db
+
+
+def make_settings(api: FakeBotAPI, data_dir: Path, **overrides: object) -> Settings:
+    settings = Settings(
+        token=api.token,
+        api_base_url=api.base_url,
+        api_file_url=api.base_file_url,
+        data_dir=data_dir,
+        admin_ids=frozenset({ADMIN_ID}),
+        polling_timeout=1,
+    )
+    return replace(settings, **overrides) if overrides else settings
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest_asyncio.fixture
+async def bot(botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock) -> AsyncIterator[BotUnderTest]:
+    under_test = BotUnderTest(botapi, make_settings(botapi, tmp_path / "data"), clock)
+    await under_test.start()
+    try:
+        yield under_test
+    finally:
+        await under_test.stop()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

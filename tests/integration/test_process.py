@@ -1,0 +1,129 @@
+"""`python -m bot` as a real process: serving through a stand-in, SIGTERM, token never logged."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.harness.botapi import FakeBotAPI
+
+REPO = Path(__file__).parents[2]
+
+
+def bot_env(api: FakeBotAPI | None, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    env.update({"BOT_DATA_DIR": str(data_dir), "BOT_LOG_LEVEL": "DEBUG", "BOT_ADMIN_IDS": "7001"})
+    if api is not None:
+        env.update({"BOT_TOKEN": api.token, "BOT_API_BASE_URL": api.base_url, "BOT_API_FILE_URL": api.base_file_url})
+    env.update(extra)
+    return env
+
+
+async def start_bot(env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def stop_bot(process: asyncio.subprocess.Process) -> tuple[int, str]:
+    process.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
+    return process.returncode or 0, stderr.decode()
+
+
+async def test_serves_through_the_stand_in_and_stops_cleanly_on_sigterm(botapi: FakeBotAPI, tmp_path):
+    process = await start_bot(bot_env(botapi, tmp_path))
+    try:
+        person = botapi.person(7001, "管理员")
+        await person.send_command("start")
+        reply = await person.wait_reply(timeout=20)
+        assert "督导助手" in reply.text
+    finally:
+        code, log = await stop_bot(process)
+    assert code == 0, log
+    assert botapi.token not in log and botapi.token.split(":")[1] not in log
+    assert "bot @dudao_test_bot ready" in log
+    assert "Traceback" not in log
+
+
+async def test_starts_while_the_api_is_unreachable_and_recovers(botapi: FakeBotAPI, tmp_path):
+    botapi.set_unreachable(True)
+    process = await start_bot(bot_env(botapi, tmp_path))
+    try:
+        await botapi.wait_for(lambda: botapi.unreachable_hits >= 2, timeout=15, describe="startup retries")
+        botapi.set_unreachable(False)
+        person = botapi.person(7001, "管理员")
+        await person.send_command("help")
+        assert "/start" in (await person.wait_reply(timeout=20)).text
+    finally:
+        code, log = await stop_bot(process)
+    assert code == 0, log
+    assert botapi.token not in log
+
+
+async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def test_run_without_token_explains_botfather(tmp_path):
+    code, _, err = await run_cli("run", env=bot_env(None, tmp_path, BOT_CONFIG=str(tmp_path / "none.toml")))
+    assert code == 2 and "BOT_CONFIG" in err  # a named config file that is missing is an error
+    code, _, err = await run_cli("run", env=bot_env(None, tmp_path))
+    assert code != 0 and "@BotFather" in err and "BOT_TOKEN" in err
+
+
+async def test_invalid_setting_fails_with_one_line(tmp_path):
+    code, _, err = await run_cli("run", env=bot_env(None, tmp_path, BOT_TOKEN="1:x", BOT_TIMEZONE="Mars/Base"))
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "配置错误 / config error: BOT_TIMEZONE: unknown time zone 'Mars/Base' (use an IANA name such as Asia/Shanghai)"
+    ]
+
+
+async def test_check_backup_and_version(tmp_path):
+    env = bot_env(None, tmp_path, BOT_TOKEN="123:abc")
+    code, out, err = await run_cli("check", env=env)
+    assert code == 0, err
+    assert "rubric: editions 1, 2 ok" in out and "check: ok" in out
+    from storage.migrate import migrate
+
+    migrate(tmp_path / "bot.sqlite3")
+    code, out, _ = await run_cli("backup", str(tmp_path / "copy.sqlite3"), env=env)
+    assert code == 0 and (tmp_path / "copy.sqlite3").stat().st_size > 0
+    code, out, _ = await run_cli("--version", env=env)
+    assert code == 0 and "督导助手" in out
+
+
+async def test_a_newer_database_is_refused_at_start(tmp_path):
+    import sqlite3
+
+    from storage.migrate import migrate
+
+    migrate(tmp_path / "bot.sqlite3")
+    conn = sqlite3.connect(tmp_path / "bot.sqlite3")
+    conn.execute("INSERT INTO schema_migrations VALUES (999, 'future', 'x')")
+    conn.commit()
+    conn.close()
+    code, _, err = await run_cli("run", env=bot_env(None, tmp_path, BOT_TOKEN="123:abc"))
+    assert code == 3 and "newer version" in err
