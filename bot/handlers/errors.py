@@ -30,10 +30,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         except Exception:
             pass
     text = svc.texts.render(lang, "common.error")
-    try:
-        if update.callback_query is not None:
+    if update.callback_query is not None:
+        try:
             await update.callback_query.answer(text, show_alert=True)
-        else:
-            await context.bot.send_message(update.effective_chat.id, text)
+            return
+        except TelegramError:
+            pass  # already answered before the failure: say it in the chat instead
+    try:
+        await context.bot.send_message(update.effective_chat.id, text)
     except TelegramError as exc:
         log.warning("could not tell the person about the error: %s", exc)

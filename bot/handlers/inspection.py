@@ -186,9 +186,7 @@ async def on_site(turn: Turn) -> None:
         rows = [
             [
                 Button(
-                    turn.text(
-                        "inspect.edition_button", edition=e, default=e == default, title=flow.outline_of(e).title
-                    ),
+                    turn.text("inspect.edition_button", edition=e, default=e == default),
                     callback_data=f"sg:{site_id}:{e}",
                 )
             ]
