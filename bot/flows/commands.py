@@ -21,6 +21,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("cancel"),
     Command("inspect", frozenset({Role.INSPECTOR})),
     Command("resume", frozenset({Role.INSPECTOR})),
+    Command("reopen", frozenset({Role.MANAGER})),
 )
 
 # What people not yet registered see in the menu.

@@ -11,6 +11,8 @@ class Refusal(StrEnum):
     NOT_FOUND = "not_found"
     NOT_YOURS = "not_yours"
     SUBMITTED = "submitted"
+    NOT_SUBMITTED = "not_submitted"
+    DRAFT_EXISTS = "draft_exists"
     SITE_NOT_ALLOWED = "site_not_allowed"
     UNANSWERED = "unanswered"
     NO_CLAUSE = "no_clause"

@@ -7,6 +7,7 @@ restart, is routed by reading it. Every method stores before it returns what to 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -421,6 +422,23 @@ class InspectionFlow:
             raise RefusedError(Refusal.SUBMITTED, site=walk.row.site_name)
         row = await self._row(walk.id)
         return self._result(row, walk.rubric, report, findings, caller.name)
+
+    async def reopen(self, caller: Caller, inspection_id: int, reason: str) -> InspectionRow:
+        """A manager unlocks a submitted inspection so its inspector can correct it; recorded as an event."""
+        row = await self.repo.get(inspection_id)
+        visible = await self.sites.visible_to(caller.user_id, (Role.MANAGER,), everything=Role.ADMIN in caller.roles)
+        if row is None or row.site_id not in {site.id for site in visible}:
+            raise RefusedError(Refusal.NOT_FOUND)
+        if not row.submitted:
+            raise RefusedError(Refusal.NOT_SUBMITTED)
+        try:
+            reopened = await self.repo.reopen(row.id, caller.user_id, reason, iso(self.clock.now()))
+        except sqlite3.IntegrityError:
+            # The inspector has started another draft on this site meanwhile (one draft per site).
+            raise RefusedError(Refusal.DRAFT_EXISTS, site=row.site_name) from None
+        if not reopened:
+            raise RefusedError(Refusal.NOT_SUBMITTED)
+        return await self._row(row.id)
 
     async def result(self, caller: Caller, inspection_id: int) -> Result:
         walk = await self.load(caller, inspection_id)

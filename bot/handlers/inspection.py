@@ -322,6 +322,27 @@ async def notify_submitted(turn: Turn, result: Result) -> None:
         await svc.send_safely(turn.context.bot, person.id, text)
 
 
+@guarded(frozenset({Role.MANAGER}))
+async def reopen(turn: Turn) -> None:
+    args = turn.context.args or []
+    if not args or not args[0].isdigit():
+        await turn.say("inspect.reopen_usage")
+        return
+    reason = " ".join(args[1:]).strip()
+    row = await turn.services.inspections.reopen(turn.caller, int(args[0]), reason)
+    await turn.say("inspect.reopened", site=row.site_name, inspection_id=row.id)
+    inspector = await turn.services.users.get(row.inspector_id)
+    if inspector is not None:
+        text = turn.services.texts.render(
+            turn.services.language_of(inspector),
+            "inspect.reopened_notice",
+            site=row.site_name,
+            manager=turn.caller.name,
+            reason=reason,
+        )
+        await turn.services.send_safely(turn.context.bot, inspector.id, text)
+
+
 # -- free text and photos -----------------------------------------------------------------------
 
 
@@ -422,6 +443,7 @@ def _int(text: str) -> int:
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("inspect", inspect))
     app.add_handler(CommandHandler("resume", resume))
+    app.add_handler(CommandHandler("reopen", reopen))
     app.add_handler(CallbackQueryHandler(on_clause, pattern=r"^i:\d+:[\d.\-]+:[a-z]+$"))
     app.add_handler(CallbackQueryHandler(on_jump, pattern=r"^it:\d+:[\d.]+$"))
     app.add_handler(CallbackQueryHandler(on_goto, pattern=r"^iu:\d+:[\d.]+$"))

@@ -244,3 +244,64 @@ async def test_pause_keeps_the_draft_and_text_is_not_a_note_while_paused(bot: Bo
     assert "没有进行中的操作" in (await person.wait_reply()).text
     notes = await bot.services.db.fetchval("SELECT COUNT(*) FROM notes")
     assert notes == 0
+
+
+async def test_a_manager_reopens_a_submitted_inspection_and_it_is_recorded(bot: BotUnderTest):
+    person, _ = await inspector(bot, "阳光花园")
+    await start_walk(person, "阳光花园")
+    inspection_id = await draft_id(bot)
+    await person.press("⏸ 暂停")
+    await person.wait_text("草稿已保存")
+    await bot.add_person(6001, "manager", "品质部经理")
+    await bot.add_person(6002, "manager", "别区经理", region="北区")
+    manager = bot.api.person(6001, "品质部经理")
+    other = bot.api.person(6002, "别区经理")
+    await manager.send_command("reopen", str(inspection_id))
+    assert "还没有提交" in (await manager.wait_reply()).text
+    await person.send_command("resume")
+    await person.wait_text("总 1/65")
+    await person.press("☰ 目录")
+    await person.press("📋 复核并提交", (await person.wait_text("点类别可跳转")).message_id)
+    await person.press("➖ 未答条款记为不适用并提交", (await person.wait_text("未答 65 条")).message_id)
+    await person.wait_text("总分")
+    await manager.wait_text("提交了")  # the submit notice
+    await other.send_command("reopen", str(inspection_id))
+    assert "找不到" in (await other.wait_reply()).text  # not this manager's region
+    await manager.send_command("reopen")
+    assert "用法" in (await manager.wait_reply()).text
+    await manager.send_command("reopen", f"{inspection_id} 补充照片")
+    assert "已重新打开" in (await manager.wait_reply()).text
+    assert "补充照片" in (await person.wait_text("重新打开了")).text
+    row = await bot.services.db.fetchone(
+        "SELECT event, actor_id, detail FROM inspection_events WHERE inspection_id = ? ORDER BY id DESC LIMIT 1",
+        (inspection_id,),
+    )
+    assert (row["event"], row["actor_id"], row["detail"]) == ("reopened", 6001, "补充照片")
+    await person.press_data(f"i:{inspection_id}:1.1.1:ok", current_card(person).message_id)
+    await person.wait_text("✅ 一(一)1 符合")
+    assert (await answers_in_db(bot, inspection_id))["1.1.1"] == "ok"
+    await person.wait_text("复核")  # every clause is answered again: straight to the review
+    await person.send_command("reopen", "1")
+    await person.wait_text("您的角色不能使用")
+
+
+async def test_many_sites_are_paged_and_searchable(bot: BotUnderTest):
+    names = [f"项目{n:02d}号" for n in range(12)] + ["阳光花园"]
+    ids = [await bot.add_site(name) for name in names]
+    await bot.add_person(INSPECTOR, "inspector", "王督导")  # no site: every site
+    person = bot.api.person(INSPECTOR, "王督导")
+    await person.send_command("inspect")
+    first = await person.wait_text("第 1/2 页")
+    assert "输入项目名称的一部分" in first.text and "▶" in first.buttons and len(first.buttons) == 9
+    await person.press("▶")
+    assert "第 2/2 页" in (await person.wait_reply()).text
+    await person.send_text("阳光")
+    found = await person.wait_text("匹配")
+    assert found.buttons == ["阳光花园"]
+    await person.send_text("不存在")
+    assert "没有找到" in (await person.wait_reply()).text
+    await person.send_command("cancel")
+    assert "已取消" in (await person.wait_reply()).text
+    await person.send_text("阳光")
+    assert "没有进行中的操作" in (await person.wait_reply()).text
+    assert len(ids) == 13
