@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+from pathlib import Path
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -21,7 +24,9 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 
-def build_application(settings: Settings, clock: Clock | None = None) -> Application:
+def build_application(
+    settings: Settings, clock: Clock | None = None, timings: list[float] | None = None
+) -> Application:
     clock = clock or SystemClock()
 
     async def post_init(app: Application) -> None:
@@ -51,7 +56,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
         )
         # Retries 429 answers after retry_after; keeps overall and per-group send rates in bounds.
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(PerUserUpdateProcessor())
+        .concurrent_updates(PerUserUpdateProcessor(timings=timings))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -61,8 +66,13 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Applica
 
 
 def run(settings: Settings, clock: Clock | None = None) -> None:
-    """Serve until SIGINT/SIGTERM. Retries the Bot API with backoff if it is unreachable at start."""
-    app = build_application(settings, clock)
+    """Serve until SIGINT/SIGTERM. Retries the Bot API with backoff if it is unreachable at start.
+
+    ``BOT_BENCH_TIMINGS=FILE`` (benchmarks only) writes each update's handling time to FILE at exit.
+    """
+    timings_file = os.environ.get("BOT_BENCH_TIMINGS")
+    timings: list[float] | None = [] if timings_file else None
+    app = build_application(settings, clock, timings)
     if settings.webhook.enabled:
         hook = settings.webhook
         app.run_webhook(
@@ -80,6 +90,8 @@ def run(settings: Settings, clock: Clock | None = None) -> None:
             allowed_updates=Update.ALL_TYPES,
             bootstrap_retries=-1,
         )
+    if timings_file and timings is not None:
+        Path(timings_file).write_text(json.dumps(timings), encoding="utf-8")
 
 
 async def start_in_loop(app: Application, poll_timeout: float = 1.0) -> None:

@@ -8,6 +8,7 @@ for updates without a user) around each update.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable
 from typing import Any
 
@@ -16,10 +17,12 @@ from telegram.ext import BaseUpdateProcessor
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = 512) -> None:
+    def __init__(self, max_concurrent_updates: int = 512, timings: list[float] | None = None) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # key -> updates holding or waiting for its lock
+        # Benchmarks pass a list to collect each update's handling time (seconds, after its turn came).
+        self._timings = timings
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _key(update)
@@ -30,7 +33,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
+                started = time.perf_counter()
                 await coroutine
+                if self._timings is not None:
+                    self._timings.append(time.perf_counter() - started)
         finally:
             self._users[key] -= 1
             if not self._users[key]:

@@ -1,0 +1,101 @@
+"""Shared benchmark plumbing: a bot process against the in-process Bot API stand-in, and statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import signal
+import sqlite3
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.harness.botapi import FakeBotAPI
+
+REPO = Path(__file__).parents[1]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class BotProcess:
+    process: asyncio.subprocess.Process
+    data_dir: Path
+    timings_file: Path
+    timings: list[float] = field(default_factory=list)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the bot process so far (from /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.data_dir / "bot.sqlite3")
+
+
+@asynccontextmanager
+async def bot_process(
+    api: FakeBotAPI, module: Sequence[str] = ("bot", "run"), env: dict[str, str] | None = None
+) -> AsyncIterator[BotProcess]:
+    """Start ``python -m <module>`` against ``api``; on exit SIGTERM it and collect its timings."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        data_dir = Path(tmp)
+        timings_file = data_dir / "timings.json"
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+        environment.update(
+            {
+                "BOT_TOKEN": api.token,
+                "BOT_API_BASE_URL": api.base_url,
+                "BOT_API_FILE_URL": api.base_file_url,
+                "BOT_DATA_DIR": str(data_dir),
+                "BOT_LOG_LEVEL": "WARNING",
+                "BOT_BENCH_TIMINGS": str(timings_file),
+                **(env or {}),
+            }
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            *module,
+            cwd=REPO,
+            env=environment,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        running = BotProcess(process, data_dir, timings_file)
+        try:
+            yield running
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+            if process.returncode not in (0, -signal.SIGTERM):
+                print(stderr.decode()[-2000:], file=sys.stderr)
+            if timings_file.exists():
+                running.timings = json.loads(timings_file.read_text())
+
+
+async def wait_ready(api: FakeBotAPI, limit: float = 30) -> None:
+    """The bot is polling once it has called getUpdates."""
+    await api.wait_for(lambda: bool(api.calls("getUpdates")), limit, "the bot to start polling")
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def table(rows: Sequence[Sequence[object]]) -> str:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)) for row in rows)

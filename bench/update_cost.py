@@ -1,0 +1,151 @@
+"""Per-update cost of the bot against a bare python-telegram-bot echo bot (target: at most 1.5x).
+
+Both run as processes polling the same in-process Bot API stand-in and get the same updates, one
+at a time: commands, button presses and photos from inspectors walking the rubric. The cost is
+the process's CPU time over the run divided by the updates it handled; the handling time per update
+(from the bot's own update processor) is printed beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import statistics
+from dataclasses import dataclass
+
+from bench.common import BotProcess, bot_process, machine, percentile, table, wait_ready
+from bot.clock import SystemClock, iso
+from tests.harness.botapi import FakeBotAPI
+from tests.harness.driver import Person
+from tests.harness.media import make_png
+
+PHOTO_EVERY = 7  # a photo on every 7th clause, as an inspector documenting findings would
+
+
+@dataclass
+class Step:
+    kind: str  # "command" | "press" | "photo"
+    value: str
+
+
+@dataclass
+class Run:
+    name: str
+    updates: int
+    cpu: float
+    timings: list[float]
+
+    @property
+    def cpu_per_update_ms(self) -> float:
+        return 1000 * self.cpu / self.updates
+
+
+def seed(data_dir, inspectors: range) -> None:
+    """People and a site for the bot's run, written before it starts (as an admin would have)."""
+    from storage.migrate import migrate
+
+    path = data_dir / "bot.sqlite3"
+    migrate(path)
+    now = iso(SystemClock().now())
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO sites (id, name, created_at) VALUES (1, '阳光花园', ?)", (now,))
+        for user_id in inspectors:
+            conn.execute(
+                "INSERT INTO users (id, first_name, created_at, updated_at) VALUES (?, 'i', ?, ?)", (user_id, now, now)
+            )
+            conn.execute(
+                "INSERT INTO user_roles (user_id, role, site_id, granted_at) VALUES (?, 'inspector', 1, ?)",
+                (user_id, now),
+            )
+
+
+async def walk_with_the_bot(person: Person, clauses: int) -> list[Step]:
+    """One inspector's walk; returns the updates sent, to replay to the echo bot."""
+    steps = [Step("command", "start"), Step("command", "inspect")]
+    await person.send_command("start")
+    await person.wait_text("督导助手")
+    await person.send_command("inspect")
+    await person.wait_text("请选择要督导的项目")
+    for label, wait in (("阳光花园", "版本"), ("第 2 版", "总 1/65")):
+        markup = person.last_message.reply_markup["inline_keyboard"]
+        data = next(b["callback_data"] for row in markup for b in row if label in b["text"])
+        await person.press(label)
+        steps.append(Step("press", data))
+        card = await person.wait_text(wait)
+    for n in range(clauses):
+        data = card.reply_markup["inline_keyboard"][0][0]["callback_data"]
+        await person.press_data(data, card.message_id)
+        steps.append(Step("press", data))
+        card = await person.wait_text(f"总 {n + 2}/65" if n < 64 else "复核")
+        if n % PHOTO_EVERY == 0 and n < 64:
+            await person.send_photo(make_png(seed=person.user_id * 100 + n))
+            steps.append(Step("photo", str(n)))
+            await person.wait_text("张照片")
+    return steps
+
+
+async def replay_to_echo(person: Person, steps: list[Step]) -> None:
+    for step in steps:
+        if step.kind == "command":
+            await person.send_command(step.value)
+            await person.wait_reply()
+        elif step.kind == "press":
+            query = await person.press_data(step.value, person.last_message.message_id)
+            await person.wait_callback_answer(query)
+        else:
+            await person.send_photo(make_png(seed=person.user_id * 100 + int(step.value)))
+            await person.wait_reply()
+
+
+async def measure(inspectors: int, clauses: int) -> tuple[Run, Run]:
+    people = range(5001, 5001 + inspectors)
+    async with FakeBotAPI() as api:
+        async with bot_process(api) as bot:
+            seed(bot.data_dir, people)
+            await wait_ready(api)
+            await warm_up(api, bot)
+            cpu_before = bot.cpu_seconds()
+            scripts = [await walk_with_the_bot(api.person(user_id, "督导员"), clauses) for user_id in people]
+            bot_cpu = bot.cpu_seconds() - cpu_before
+        updates = sum(len(s) for s in scripts)
+        bot_run = Run("督导助手 bot", updates, bot_cpu, bot.timings[-updates:])
+    async with FakeBotAPI() as api:
+        async with bot_process(api, module=("bench.echo_bot",)) as echo:
+            await wait_ready(api)
+            cpu_before = echo.cpu_seconds()
+            for user_id, steps in zip(people, scripts, strict=True):
+                await replay_to_echo(api.person(user_id, "督导员"), steps)
+            echo_cpu = echo.cpu_seconds() - cpu_before
+        echo_run = Run("bare PTB echo bot", updates, echo_cpu, echo.timings)
+    return bot_run, echo_run
+
+
+async def warm_up(api: FakeBotAPI, bot: BotProcess) -> None:
+    """First-use costs (imports, template compilation) are not per-update costs."""
+    person = api.person(4999, "warm-up")
+    await person.send_command("help")
+    await person.wait_reply(timeout=30)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench update_cost")
+    parser.add_argument("--inspectors", type=int, default=4)
+    parser.add_argument("--clauses", type=int, default=65)
+    args, _ = parser.parse_known_args(argv)
+    bot_run, echo_run = asyncio.run(measure(args.inspectors, args.clauses))
+    rows = [("", "updates", "CPU ms/update", "handling p50 ms", "handling mean ms")]
+    for run in (echo_run, bot_run):
+        rows.append(
+            (
+                run.name,
+                run.updates,
+                f"{run.cpu_per_update_ms:.2f}",
+                f"{1000 * percentile(run.timings, 0.5):.2f}",
+                f"{1000 * statistics.fmean(run.timings):.2f}",
+            )
+        )
+    print(table(rows))
+    ratio = bot_run.cpu_per_update_ms / echo_run.cpu_per_update_ms
+    print(f"ratio (CPU per update, bot / echo): {ratio:.2f}x  (target ≤ 1.5x)  — {machine()}")
+    return 0
