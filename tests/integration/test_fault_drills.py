@@ -1,0 +1,96 @@
+"""Fault drills with a real bot process: SIGKILL mid-inspection, the Bot API failing for a while."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+from pathlib import Path
+
+from bot.clock import SystemClock, iso
+from rubric.registry import RubricRegistry
+from storage.migrate import migrate
+from tests.harness.botapi import FakeBotAPI
+from tests.integration.test_process import bot_env, start_bot, stop_bot
+
+INSPECTOR = 8101
+RUBRIC = RubricRegistry.load().get(2)
+
+
+def seed_inspector(data_dir: Path) -> None:
+    path = data_dir / "bot.sqlite3"
+    migrate(path)
+    now = iso(SystemClock().now())
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO sites (id, name, created_at) VALUES (1, '阳光花园', ?)", (now,))
+        conn.execute(
+            "INSERT INTO users (id, first_name, created_at, updated_at) VALUES (?, '督导员', ?, ?)",
+            (INSPECTOR, now, now),
+        )
+        conn.execute(
+            "INSERT INTO user_roles (user_id, role, site_id, granted_at) VALUES (?, 'inspector', 1, ?)",
+            (INSPECTOR, now),
+        )
+
+
+def stored_answers(data_dir: Path) -> dict[str, str]:
+    with sqlite3.connect(data_dir / "bot.sqlite3") as conn:
+        return dict(conn.execute("SELECT clause_id, answer FROM answers"))
+
+
+async def test_sigkill_mid_inspection_loses_no_acknowledged_answer(botapi: FakeBotAPI, tmp_path):
+    seed_inspector(tmp_path)
+    env = bot_env(botapi, tmp_path, BOT_LOG_LEVEL="WARNING")
+    process = await start_bot(env)
+    person = botapi.person(INSPECTOR, "督导员")
+    try:
+        await person.send_command("inspect")
+        await person.press("阳光花园", (await person.wait_text("请选择", timeout=20)).message_id)
+        await person.press("第 2 版", (await person.wait_text("版本")).message_id)
+        card = await person.wait_text("总 1/65")
+        for n in range(10):
+            await person.press_data(card.reply_markup["inline_keyboard"][0][0]["callback_data"], card.message_id)
+            card = await person.wait_text(f"总 {n + 2}/65")
+        # Fire three more taps and kill the process while they are in flight.
+        data = card.reply_markup["inline_keyboard"][1][0]["callback_data"]  # 不符合 on clause 11
+        await person.press_data(data, card.message_id)
+        await asyncio.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+    before = stored_answers(tmp_path)
+    assert len(before) in (10, 11)  # the in-flight tap was either committed whole or not at all
+    assert all(before[c.id] == "ok" for c in RUBRIC.clauses[:10])
+
+    person.drain()
+    process = await start_bot(env)
+    try:
+        await person.send_command("resume")
+        resumed = await person.wait_text("/65", timeout=20)
+        assert stored_answers(tmp_path) == before  # nothing lost, nothing invented by the restart
+        first_open = next(i for i, c in enumerate(RUBRIC.clauses, start=1) if c.id not in before)
+        assert f"总 {first_open}/65" in resumed.text
+    finally:
+        code, log = await stop_bot(process)
+    assert code == 0, log
+
+
+async def test_bot_api_5xx_for_a_while_then_recovers(botapi: FakeBotAPI, tmp_path):
+    seed_inspector(tmp_path)
+    process = await start_bot(bot_env(botapi, tmp_path, BOT_LOG_LEVEL="WARNING"))
+    person = botapi.person(INSPECTOR, "督导员")
+    try:
+        await person.send_command("help")
+        await person.wait_text("/inspect", timeout=20)
+        botapi.fail_next("*", status=502, count=6)
+        await person.send_command("help")
+        await asyncio.sleep(1.5)
+        await person.send_command("inspect")
+        reply = await person.wait_text("请选择要督导的项目", timeout=30)
+        assert reply is not None
+    finally:
+        code, log = await stop_bot(process)
+    assert code == 0, log
+    assert process.returncode == 0
