@@ -34,13 +34,15 @@ class UserRepository:
         self._db = db
 
     async def get(self, user_id: int) -> UserRecord | None:
-        row = await self._db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
-        if row is None:
-            return None
-        grants = await self._db.fetchall(
-            "SELECT role, site_id, region FROM user_roles WHERE user_id = ? ORDER BY id", (user_id,)
+        # One query per update: every update identifies its sender.
+        rows = await self._db.fetchall(
+            """SELECT u.*, r.role, r.site_id, r.region FROM users u
+               LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = ? ORDER BY r.id""",
+            (user_id,),
         )
-        return _record(row, grants)
+        if not rows:
+            return None
+        return _record(rows[0], [row for row in rows if row["role"] is not None])
 
     async def touch(
         self,

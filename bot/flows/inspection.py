@@ -19,7 +19,7 @@ from rubric.model import Answer, Category, Clause, Rubric
 from rubric.registry import RubricRegistry
 from rubric.scoring import ScoreReport, clause_score, needs_evidence, score_inspection
 from storage.files import FileStore
-from storage.inspections import InspectionRepository, InspectionRow
+from storage.inspections import ClauseEvidence, InspectionRepository, InspectionRow
 from storage.sites import Site, SiteRepository
 
 PAUSED = "paused"
@@ -234,27 +234,38 @@ class InspectionFlow:
         return await self._walk(row)
 
     async def card(self, walk: Walk, clause_id: str) -> ClauseCard:
+        answers = {k: v.answer for k, v in (await self.repo.answers(walk.id)).items()}
+        row = await self._row(walk.id)
+        return self._card(walk, clause_id, answers, await self.repo.evidence(walk.id), row.cursor, row.awaiting)
+
+    def _card(
+        self,
+        walk: Walk,
+        clause_id: str,
+        answers: dict[str, str],
+        evidence: dict[str, ClauseEvidence],
+        cursor: str | None,
+        awaiting: str | None,
+    ) -> ClauseCard:
+        """Build a card from what the caller already read: the answer path needs no extra queries."""
         rubric = walk.rubric
-        clause = rubric.clause(clause_id)
-        answers = await self.repo.answers(walk.id)
-        evidence = (await self.repo.evidence(walk.id)).get(clause_id)
         position, size = rubric.position_in_category(clause_id)
         stored = answers.get(clause_id)
-        row = await self.repo.get(walk.id)
+        found = evidence.get(clause_id)
         return ClauseCard(
             inspection_id=walk.id,
             site_name=walk.row.site_name,
-            clause=clause,
+            clause=rubric.clause(clause_id),
             category=rubric.category_of(clause_id),
             section_label=rubric.section_of(clause_id).label,
             position=position,
             category_size=size,
             overall=rubric.index_of(clause_id) + 1,
             total=len(rubric.clauses),
-            answer=Answer(stored.answer) if stored else None,
-            notes=len(evidence.notes) if evidence else 0,
-            photos=evidence.photos if evidence else 0,
-            awaiting_evidence=bool(row and row.awaiting == AWAITING_EVIDENCE and row.cursor == clause_id),
+            answer=Answer(stored) if stored else None,
+            notes=len(found.notes) if found else 0,
+            photos=found.photos if found else 0,
+            awaiting_evidence=awaiting == AWAITING_EVIDENCE and cursor == clause_id,
             can_skip_evidence=self.settings.allow_skip_evidence,
         )
 
@@ -264,17 +275,18 @@ class InspectionFlow:
         if not rubric.has_clause(clause_id):
             raise RefusedError(Refusal.NO_CLAUSE)
         answers = {k: v.answer for k, v in (await self.repo.answers(walk.id)).items()}
+        evidence = await self.repo.evidence(walk.id)
         on_cursor = row.cursor == clause_id
         waiting_here = on_cursor and row.awaiting == AWAITING_EVIDENCE
         if answers.get(clause_id) == answer.value and (not on_cursor or waiting_here):
             # A double tap, or a tap on an old card with the answer it already has: nothing to do.
-            return AnswerOutcome(record=await self.card(walk, clause_id), changed=False, needs_evidence=waiting_here)
+            record = self._card(walk, clause_id, answers, evidence, row.cursor, row.awaiting)
+            return AnswerOutcome(record=record, changed=False, needs_evidence=waiting_here)
 
         clause = rubric.clause(clause_id)
-        has_evidence = clause_id in await self.repo.evidence(walk.id)
         answers[clause_id] = answer.value
         moves = on_cursor or row.cursor is None
-        if moves and needs_evidence(rubric, clause, answer) and not has_evidence:
+        if moves and needs_evidence(rubric, clause, answer) and clause_id not in evidence:
             next_cursor, awaiting = clause_id, AWAITING_EVIDENCE
         elif moves:
             target = _first_unanswered(rubric, answers, after=clause_id)
@@ -284,7 +296,6 @@ class InspectionFlow:
             next_cursor, awaiting = row.cursor, row.awaiting
         score = clause_score(rubric.scoring, clause, answer)
         applicable = answer is not Answer.NA
-        now = iso(self.clock.now())
         stored = await self.repo.answer(
             walk.id,
             clause_id,
@@ -292,21 +303,21 @@ class InspectionFlow:
             answer.value,
             score.earned if applicable else None,
             score.possible if applicable else None,
-            now,
+            iso(self.clock.now()),
             next_cursor,
             awaiting,
         )
         if not stored:
             raise RefusedError(Refusal.SUBMITTED, site=row.site_name)
-        walk = await self._walk(await self._row(walk.id))
-        record = await self.card(walk, clause_id)
+        record = self._card(walk, clause_id, answers, evidence, next_cursor, awaiting)
         if awaiting == AWAITING_EVIDENCE and next_cursor == clause_id:
             return AnswerOutcome(record=record, changed=True, needs_evidence=True)
         if not moves:
             return AnswerOutcome(record=record, changed=True)
         if next_cursor is None:
             return AnswerOutcome(record=record, changed=True, finished=True)
-        return AnswerOutcome(record=record, changed=True, next=await self.card(walk, next_cursor))
+        following = self._card(walk, next_cursor, answers, evidence, next_cursor, awaiting)
+        return AnswerOutcome(record=record, changed=True, next=following)
 
     async def move_on(self, caller: Caller, inspection_id: int, clause_id: str) -> AnswerOutcome:
         """Leave a below-full answer without evidence (only where the config allows it)."""

@@ -10,6 +10,7 @@ Callback data (checked against the database on every tap, so old buttons keep wo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import InlineKeyboardButton as Button
@@ -102,6 +103,11 @@ async def show_walk_move(turn: Turn, outcome: AnswerOutcome | EvidenceOutcome, i
         await send_card(turn, outcome.next)
     elif outcome.finished:
         await show_review(turn, inspection_id)
+
+
+async def close_card_and_move(turn: Turn, outcome: AnswerOutcome, inspection_id: int) -> None:
+    """Turn the answered card into its one-line record and show what comes next, both at once."""
+    await asyncio.gather(turn.edit("inspect.record", card=outcome.record), show_walk_move(turn, outcome, inspection_id))
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -242,21 +248,18 @@ async def on_clause(turn: Turn) -> None:
             await turn.edit("inspect.card", markup=card_keyboard(turn, outcome.record), card=outcome.record)
             await turn.say("inspect.need_evidence", card=outcome.record)
             return
-        await turn.edit("inspect.record", card=outcome.record)
-        await show_walk_move(turn, outcome, inspection_id)
+        await close_card_and_move(turn, outcome, inspection_id)
     elif act == "next":
         outcome = await flow.move_on(caller, inspection_id, clause_id)
         if outcome.needs_evidence:
             await turn.answer("inspect.evidence_required", alert=True)
             return
         await turn.answer()
-        await turn.edit("inspect.record", card=outcome.record)
-        await show_walk_move(turn, outcome, inspection_id)
+        await close_card_and_move(turn, outcome, inspection_id)
     elif act == "skip":
         outcome = await flow.skip(caller, inspection_id, clause_id)
         await turn.answer()
-        await turn.edit("inspect.record", card=outcome.record)
-        await show_walk_move(turn, outcome, inspection_id)
+        await close_card_and_move(turn, outcome, inspection_id)
     elif act == "back":
         card = await flow.back(caller, inspection_id, clause_id)
         await turn.answer()
