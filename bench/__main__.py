@@ -1,37 +1,33 @@
-"""``python -m bench [NAME ...]``: run the benchmarks (all when no name is given).
+"""``python -m bench [NAME ...] [options]``: run benchmarks by name, all of them when none is named.
 
-Each benchmark prints a short table with ratios against a baseline measured in the same run.
-They talk only to a Bot API stand-in on loopback and write only to temp dirs.
+Options after the names go to every benchmark run (each takes the ones it knows), e.g.
+``python -m bench crowd --inspectors 50`` or ``python -m bench summary --sizes 250000,500000``.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
+from importlib import import_module
 
-# name -> module with a ``main(argv: list[str]) -> int``
-BENCHES = {
+# name -> module with a main(argv) function (returning an exit status, or None for success)
+BENCHMARKS: dict[str, str] = {
     "update_cost": "bench.update_cost",
     "crowd": "bench.crowd",
     "summary": "bench.summary_scale",
-    "fanout": "bench.fanout",
 }
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("names", nargs="*", choices=[*BENCHES, []], help="benchmarks to run (default: all)")
-    args, rest = parser.parse_known_args(argv)
+    names: list[str] = []
+    while argv and not argv[0].startswith("-"):
+        names.append(argv.pop(0))
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
     status = 0
-    for name in args.names or list(BENCHES):
-        try:
-            module = importlib.import_module(BENCHES[name])
-        except ModuleNotFoundError as exc:
-            print(f"[{name}] not available: {exc}")
-            continue
-        print(f"\n=== {name} ===", flush=True)
-        status |= module.main(rest)
+    for name in names or list(BENCHMARKS):
+        status = max(status, import_module(BENCHMARKS[name]).main(list(argv)) or 0)
     return status
 
 

@@ -26,7 +26,16 @@ class BotProcess:
     process: asyncio.subprocess.Process
     data_dir: Path
     timings_file: Path
-    timings: list[float] = field(default_factory=list)
+    timings: list[list[float]] = field(default_factory=list)  # [handling, of which Bot API wait] per update
+
+    @property
+    def handling(self) -> list[float]:
+        return [total for total, _ in self.timings]
+
+    @property
+    def bot_side(self) -> list[float]:
+        """Handling time without the time spent waiting for Bot API answers."""
+        return [total - waited for total, waited in self.timings]
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the bot process so far (from /proc)."""

@@ -23,16 +23,25 @@ from telegram.ext import (
     filters,
 )
 
+from bot.update_processor import API_WAIT, TimedRequest
+
 
 class TimingProcessor(BaseUpdateProcessor):
-    def __init__(self, timings: list[float]) -> None:
+    """Records [handling time, of which waiting for the Bot API] per update, like the bot's processor."""
+
+    def __init__(self, timings: list[list[float]]) -> None:
         super().__init__(256)
         self.timings = timings
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        waited = [0.0]
+        token = API_WAIT.set(waited)
         started = time.perf_counter()
-        await coroutine
-        self.timings.append(time.perf_counter() - started)
+        try:
+            await coroutine
+        finally:
+            API_WAIT.reset(token)
+            self.timings.append([time.perf_counter() - started, waited[0]])
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -53,9 +62,10 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def main() -> None:
-    timings: list[float] = []
+    timings: list[list[float]] = []
     app = (
         ApplicationBuilder()
+        .request(TimedRequest(connection_pool_size=256))
         .token(os.environ["BOT_TOKEN"])
         .base_url(os.environ["BOT_API_BASE_URL"])
         .base_file_url(os.environ["BOT_API_FILE_URL"])

@@ -34,7 +34,8 @@ class Run:
     name: str
     updates: int
     cpu: float
-    timings: list[float]
+    handling: list[float]
+    bot_side: list[float]
 
     @property
     def cpu_per_update_ms(self) -> float:
@@ -101,7 +102,8 @@ async def replay_to_echo(person: Person, steps: list[Step]) -> None:
 async def measure(inspectors: int, clauses: int) -> tuple[Run, Run]:
     people = range(5001, 5001 + inspectors)
     async with FakeBotAPI() as api:
-        async with bot_process(api) as bot:
+        # Telegram's send limit is lifted (as for the echo bot, which has none): this measures the bot.
+        async with bot_process(api, env={"BOT_MAX_MESSAGES_PER_SECOND": "100000"}) as bot:
             seed(bot.data_dir, people)
             await wait_ready(api)
             await warm_up(api, bot)
@@ -109,7 +111,7 @@ async def measure(inspectors: int, clauses: int) -> tuple[Run, Run]:
             scripts = [await walk_with_the_bot(api.person(user_id, "督导员"), clauses) for user_id in people]
             bot_cpu = bot.cpu_seconds() - cpu_before
         updates = sum(len(s) for s in scripts)
-        bot_run = Run("督导助手 bot", updates, bot_cpu, bot.timings[-updates:])
+        bot_run = Run("督导助手 bot", updates, bot_cpu, bot.handling[-updates:], bot.bot_side[-updates:])
     async with FakeBotAPI() as api:
         async with bot_process(api, module=("bench.echo_bot",)) as echo:
             await wait_ready(api)
@@ -117,7 +119,7 @@ async def measure(inspectors: int, clauses: int) -> tuple[Run, Run]:
             for user_id, steps in zip(people, scripts, strict=True):
                 await replay_to_echo(api.person(user_id, "督导员"), steps)
             echo_cpu = echo.cpu_seconds() - cpu_before
-        echo_run = Run("bare PTB echo bot", updates, echo_cpu, echo.timings)
+        echo_run = Run("bare PTB echo bot", updates, echo_cpu, echo.handling, echo.bot_side)
     return bot_run, echo_run
 
 
@@ -134,15 +136,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--clauses", type=int, default=65)
     args, _ = parser.parse_known_args(argv)
     bot_run, echo_run = asyncio.run(measure(args.inspectors, args.clauses))
-    rows = [("", "updates", "CPU ms/update", "handling p50 ms", "handling mean ms")]
+    rows = [("", "updates", "CPU ms/update", "bot-side mean ms", "handling p50 ms (incl. Bot API)")]
     for run in (echo_run, bot_run):
         rows.append(
             (
                 run.name,
                 run.updates,
                 f"{run.cpu_per_update_ms:.2f}",
-                f"{1000 * percentile(run.timings, 0.5):.2f}",
-                f"{1000 * statistics.fmean(run.timings):.2f}",
+                f"{1000 * statistics.fmean(run.bot_side):.2f}",
+                f"{1000 * percentile(run.handling, 0.5):.2f}",
             )
         )
     print(table(rows))

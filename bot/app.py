@@ -15,8 +15,9 @@ from bot.clock import Clock, SystemClock
 from bot.handlers import register_handlers
 from bot.handlers.menus import set_default_menus
 from bot.i18n import Texts
+from bot.scheduler import start_scheduler
 from bot.services import SERVICES_KEY, Services
-from bot.update_processor import PerUserUpdateProcessor
+from bot.update_processor import PerUserUpdateProcessor, TimedRequest
 from config.settings import Settings
 from rubric.registry import RubricRegistry
 from storage.db import Database
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def build_application(
-    settings: Settings, clock: Clock | None = None, timings: list[float] | None = None
+    settings: Settings, clock: Clock | None = None, timings: list[list[float]] | None = None
 ) -> Application:
     clock = clock or SystemClock()
 
@@ -35,6 +36,7 @@ def build_application(
         rubrics = RubricRegistry.load(settings.rubric_dirs)
         app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db, texts=Texts(), clock=clock, rubrics=rubrics)
         await set_default_menus(app)
+        await start_scheduler(app)  # the duty engine: requeue interrupted sends, tick every few seconds
         log.info("bot @%s ready (data in %s)", app.bot.username, settings.data_dir)
 
     async def post_shutdown(app: Application) -> None:
@@ -42,9 +44,11 @@ def build_application(
         if services:
             await services.db.close()
 
+    builder = ApplicationBuilder()
+    if timings is not None:
+        builder = builder.request(TimedRequest(connection_pool_size=256))
     app = (
-        ApplicationBuilder()
-        .token(settings.token)
+        builder.token(settings.token)
         .base_url(settings.api_base_url)
         .base_file_url(settings.api_file_url)
         .defaults(
@@ -55,7 +59,7 @@ def build_application(
             )
         )
         # Retries 429 answers after retry_after; keeps overall and per-group send rates in bounds.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=3))
         .concurrent_updates(PerUserUpdateProcessor(timings=timings))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
@@ -71,7 +75,7 @@ def run(settings: Settings, clock: Clock | None = None) -> None:
     ``BOT_BENCH_TIMINGS=FILE`` (benchmarks only) writes each update's handling time to FILE at exit.
     """
     timings_file = os.environ.get("BOT_BENCH_TIMINGS")
-    timings: list[float] | None = [] if timings_file else None
+    timings: list[list[float]] | None = [] if timings_file else None
     app = build_application(settings, clock, timings)
     if settings.webhook.enabled:
         hook = settings.webhook

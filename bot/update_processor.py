@@ -10,18 +10,37 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable
+from contextvars import ContextVar
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+from telegram.request import HTTPXRequest
+
+# Benchmarks only: seconds the current update spent waiting for Bot API answers.
+API_WAIT: ContextVar[list[float] | None] = ContextVar("api_wait", default=None)
+
+
+class TimedRequest(HTTPXRequest):
+    """Adds each Bot API call's duration to the current update's API_WAIT (benchmarks only)."""
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        waited = API_WAIT.get()
+        started = time.perf_counter()
+        try:
+            return await super().do_request(*args, **kwargs)
+        finally:
+            if waited is not None:
+                waited[0] += time.perf_counter() - started
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = 512, timings: list[float] | None = None) -> None:
+    def __init__(self, max_concurrent_updates: int = 512, timings: list[list[float]] | None = None) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # key -> updates holding or waiting for its lock
-        # Benchmarks pass a list to collect each update's handling time (seconds, after its turn came).
+        # Benchmarks pass a list to collect [handling time, of which waiting for the Bot API] per update
+        # (seconds, from the moment the update's turn came).
         self._timings = timings
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -33,10 +52,17 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
+                if self._timings is None:
+                    await coroutine
+                    return
+                waited = [0.0]
+                token = API_WAIT.set(waited)
                 started = time.perf_counter()
-                await coroutine
-                if self._timings is not None:
-                    self._timings.append(time.perf_counter() - started)
+                try:
+                    await coroutine
+                finally:
+                    API_WAIT.reset(token)
+                    self._timings.append([time.perf_counter() - started, waited[0]])
         finally:
             self._users[key] -= 1
             if not self._users[key]:
