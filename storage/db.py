@@ -52,22 +52,25 @@ class Database:
                 raise
             await self._conn.commit()
 
+    # execute_fetchall is one trip to aiosqlite's thread; execute + fetch + close would be three.
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        async with self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self._conn.execute_fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """A single-statement write; returns lastrowid."""
-        async with self.write() as conn:
-            cursor = await conn.execute(sql, params)
+        """A single-statement write (atomic on its own in autocommit mode); returns lastrowid.
+
+        The lock still matters: it keeps the statement out of another coroutine's open transaction.
+        """
+        async with self._lock:
+            cursor = await self._conn.execute(sql, params)
             return cursor.lastrowid or 0
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
