@@ -7,8 +7,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.flows import people
 from bot.flows.commands import commands_for
-from bot.handlers.base import Turn, guarded
+from bot.handlers.base import Turn, guarded, unregistered_hooks
 from bot.handlers.menus import set_chat_menu
+from bot.handlers.people import accept_invitation
 from bot.i18n import LANGUAGE_NAMES
 from config.settings import LANGUAGES
 
@@ -18,9 +19,15 @@ LANG_PREFIX = "lang:"
 @guarded(open_to_all=True)
 async def start(turn: Turn) -> None:
     caller = turn.caller
+    if turn.context.args:  # a deep link: /start <invitation code>
+        await accept_invitation(turn, turn.context.args[0])
+        return
     if not caller.registered:
         key = "common.deactivated" if not caller.active else "common.not_registered"
         await turn.say(key, user_id=caller.user_id)
+        if caller.active:
+            for hook in unregistered_hooks(turn.context.application):
+                await hook(turn)
         return
     await set_chat_menu(turn.context.application, caller, turn.chat_id)
     await turn.say("common.welcome", name=caller.name, roles=sorted(caller.roles))

@@ -1,0 +1,113 @@
+"""The audit log: who granted, revoked, invited, imported, reopened or deleted what, and when.
+
+Other features record through :meth:`Audit.record`, e.g. a manager reopening an inspection::
+
+    await services.audit.record(caller.user_id, AuditAction.REOPEN, f"inspection:{inspection_id}", {"reason": text})
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock, iso
+from storage.people import AuditEntry, AuditRepository, AuditRow
+
+
+class AuditAction(StrEnum):
+    """Each value has a label: macro ``audit_action`` in ``people.j2``; other values show as they are."""
+
+    GRANT = "grant"
+    REVOKE = "revoke"
+    INVITE = "invite"
+    INVITE_ACCEPTED = "invite_accepted"
+    IMPORT = "import"
+    REOPEN = "reopen"
+    DELETE = "delete"
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+    SITE_ADD = "site_add"
+    SITE_EDIT = "site_edit"
+    GROUP_LINK = "group_link"
+    GROUP_UNLINK = "group_unlink"
+    REQUEST_DISMISSED = "request_dismissed"
+
+
+def user_target(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+def site_target(site_id: int) -> str:
+    return f"site:{site_id}"
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    id: int
+    at: datetime  # in the configured time zone
+    actor_id: int | None
+    actor_name: str | None
+    action: str
+    target: str | None
+    target_name: str | None
+    detail: dict[str, Any] | None  # structured details, when the entry has them
+    detail_text: str | None  # otherwise the text as recorded
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    lines: tuple[AuditLine, ...]
+    older: int | None  # pass as ``before_id`` for the next page; None: nothing older
+
+
+class Audit:
+    PAGE_SIZE = 15
+
+    def __init__(self, repo: AuditRepository, clock: Clock, tz: ZoneInfo) -> None:
+        self.repo = repo
+        self.clock = clock
+        self.tz = tz
+
+    async def record(
+        self,
+        actor_id: int | None,
+        action: AuditAction | str,
+        target: str | None = None,
+        detail: dict[str, Any] | str | None = None,
+    ) -> None:
+        await self.repo.add(AuditEntry(actor_id, str(action), target, detail), iso(self.clock.now()))
+
+    def entry(
+        self, actor_id: int | None, action: AuditAction, target: str | None = None, detail: dict[str, Any] | None = None
+    ) -> AuditEntry:
+        """An entry to write in the same transaction as the change it records."""
+        return AuditEntry(actor_id, str(action), target, detail)
+
+    async def recent(self, before_id: int | None = None, limit: int = PAGE_SIZE) -> AuditPage:
+        rows = await self.repo.page(before_id, limit + 1)
+        lines = tuple(self._line(row) for row in rows[:limit])
+        return AuditPage(lines, lines[-1].id if len(rows) > limit else None)
+
+    def _line(self, row: AuditRow) -> AuditLine:
+        detail: dict[str, Any] | None = None
+        if row.detail and row.detail.startswith("{"):
+            try:
+                parsed = json.loads(row.detail)
+            except ValueError:
+                parsed = None
+            detail = parsed if isinstance(parsed, dict) else None
+        return AuditLine(
+            id=row.id,
+            at=datetime.fromisoformat(row.at).astimezone(self.tz),
+            actor_id=row.actor_id,
+            actor_name=row.actor_name,
+            action=row.action,
+            target=row.target,
+            target_name=row.target_name,
+            detail={k: v for k, v in detail.items() if v is not None} if detail is not None else None,
+            detail_text=None if detail is not None else row.detail,
+        )

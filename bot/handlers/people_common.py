@@ -1,0 +1,40 @@
+"""Small helpers the people, sites and import handlers share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message
+from telegram.error import BadRequest
+
+from bot.handlers.base import Turn
+
+# Pending inputs (storage/pending.py): what the person's next message is for.
+ADDSITE_NAME = "people.addsite_name"
+ADDSITE_REGION = "people.addsite_region"
+SITE_RENAME = "people.site_rename"
+SITE_REGION = "people.site_region"
+IMPORT_FILE = "people.import"
+
+
+def callback_data(turn: Turn) -> str:
+    query = turn.update.callback_query
+    assert query is not None
+    return query.data or ""
+
+
+def number(text: str) -> int:
+    return int(text)  # the callback patterns admit digits only
+
+
+async def show(turn: Turn, key: str, markup: InlineKeyboardMarkup | None = None, **values: Any) -> None:
+    """Answer a button by editing its message; a command, or a button on a message that can no
+    longer be edited (too old, deleted), with a new message."""
+    query = turn.update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        try:
+            await turn.edit(key, markup, **values)
+            return
+        except BadRequest:
+            pass
+    await turn.say(key, markup, **values)
