@@ -1,0 +1,481 @@
+"""Periodic duties, their evidence, the people they concern, and the outbox of every send."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from storage.db import Database, Row
+
+OPEN, DONE, NA = "open", "done", "na"
+
+
+@dataclass(frozen=True)
+class DutyRow:
+    id: int
+    rule_id: str
+    site_id: int
+    site_name: str
+    period: str
+    period_start: date
+    period_end: date
+    remind_at: str
+    due_date: date
+    due_at: str
+    escalate_at: str | None
+    status: str
+    next_remind_at: str | None
+    rounds: int
+    escalated_at: str | None
+    done_by: int | None
+    done_by_name: str | None
+    done_at: str | None
+    note: str | None
+    na_reason: str | None
+    evidence_count: int
+
+
+@dataclass(frozen=True)
+class NewDuty:
+    rule_id: str
+    site_id: int
+    period: str
+    period_start: date
+    period_end: date
+    remind_at: str
+    due_date: date
+    due_at: str
+    escalate_at: str | None
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    id: int
+    name: str
+    region: str | None
+    group_chat_id: int | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    id: int
+    name: str
+    language: str | None
+    tg_language: str | None
+    unreachable: bool
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    id: int
+    duty_id: int
+    kind: str  # photo | document
+    file_id: str
+    file_unique_id: str
+    file_name: str | None
+    mime_type: str | None
+    size: int | None
+    caption: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    key: str
+    duty_id: int
+    kind: str  # reminder | escalation | unreachable
+    chat_id: int
+    round: int
+    about: int | None
+    status: str
+    attempts: int
+    message_id: int | None
+
+
+_DUTY_SELECT = """
+    SELECT d.*, s.name AS site_name,
+           COALESCE(NULLIF(u.first_name, ''), '@' || u.username, CAST(u.id AS TEXT)) AS done_by_name,
+           (SELECT COUNT(*) FROM duty_evidence e WHERE e.duty_id = d.id) AS evidence_count
+    FROM duties d JOIN sites s ON s.id = d.site_id LEFT JOIN users u ON u.id = d.done_by
+"""
+_PERSON_NAME = "COALESCE(NULLIF(u.first_name, ''), '@' || u.username, CAST(u.id AS TEXT))"
+
+
+def _duty(row: Row) -> DutyRow:
+    return DutyRow(
+        id=row["id"],
+        rule_id=row["rule_id"],
+        site_id=row["site_id"],
+        site_name=row["site_name"],
+        period=row["period"],
+        period_start=date.fromisoformat(row["period_start"]),
+        period_end=date.fromisoformat(row["period_end"]),
+        remind_at=row["remind_at"],
+        due_date=date.fromisoformat(row["due_date"]),
+        due_at=row["due_at"],
+        escalate_at=row["escalate_at"],
+        status=row["status"],
+        next_remind_at=row["next_remind_at"],
+        rounds=row["rounds"],
+        escalated_at=row["escalated_at"],
+        done_by=row["done_by"],
+        done_by_name=row["done_by_name"] if row["done_by"] is not None else None,
+        done_at=row["done_at"],
+        note=row["note"],
+        na_reason=row["na_reason"],
+        evidence_count=row["evidence_count"],
+    )
+
+
+def _outbox(row: Row) -> OutboxRow:
+    return OutboxRow(
+        id=row["id"],
+        key=row["key"],
+        duty_id=row["duty_id"],
+        kind=row["kind"],
+        chat_id=row["chat_id"],
+        round=row["round"],
+        about=row["about"],
+        status=row["status"],
+        attempts=row["attempts"],
+        message_id=row["message_id"],
+    )
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+class DutyRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- rules and sites ---------------------------------------------------------------------------
+
+    async def ensure_rules(self, rule_ids: Iterable[str], now: str) -> dict[str, str]:
+        """Record rules seen for the first time; return when each was first seen."""
+        ids = list(rule_ids)
+        if ids:
+            await self._db.executemany(
+                "INSERT OR IGNORE INTO duty_rules (rule_id, first_seen_at) VALUES (?, ?)", [(i, now) for i in ids]
+            )
+        rows = await self._db.fetchall("SELECT rule_id, first_seen_at FROM duty_rules")
+        return {row["rule_id"]: row["first_seen_at"] for row in rows}
+
+    async def active_sites(self) -> list[SiteRow]:
+        rows = await self._db.fetchall(
+            "SELECT id, name, region, group_chat_id, created_at FROM sites WHERE active = 1 ORDER BY name"
+        )
+        return [SiteRow(r["id"], r["name"], r["region"], r["group_chat_id"], r["created_at"]) for r in rows]
+
+    async def site(self, site_id: int) -> SiteRow | None:
+        r = await self._db.fetchone(
+            "SELECT id, name, region, group_chat_id, created_at FROM sites WHERE id = ?", (site_id,)
+        )
+        return SiteRow(r["id"], r["name"], r["region"], r["group_chat_id"], r["created_at"]) if r else None
+
+    # -- people ------------------------------------------------------------------------------------
+
+    async def site_people(self, site_id: int, roles: Sequence[str]) -> list[PersonRow]:
+        """Active people holding one of ``roles`` at this very site (the ones a duty reminds)."""
+        rows = await self._db.fetchall(
+            f"""SELECT DISTINCT u.id, {_PERSON_NAME} AS name, u.language, u.tg_language, u.unreachable_at
+                FROM users u JOIN user_roles r ON r.user_id = u.id
+                WHERE r.site_id = ? AND r.role IN ({_marks(roles)}) AND u.active = 1
+                ORDER BY u.id""",
+            (site_id, *roles),
+        )
+        return [_person(row) for row in rows]
+
+    async def person(self, user_id: int) -> PersonRow | None:
+        row = await self._db.fetchone(
+            f"SELECT u.id, {_PERSON_NAME} AS name, u.language, u.tg_language, u.unreachable_at FROM users u "
+            "WHERE u.id = ?",
+            (user_id,),
+        )
+        return _person(row) if row else None
+
+    async def mark_reachable(self, user_id: int, now: str) -> None:
+        """The person wrote to the bot: reminders may reach them again (cleared only if it was set)."""
+        await self._db.execute(
+            "UPDATE users SET unreachable_at = NULL, updated_at = ? WHERE id = ? AND unreachable_at IS NOT NULL",
+            (now, user_id),
+        )
+
+    # -- duties ------------------------------------------------------------------------------------
+
+    async def sites_with_duty(self, rule_id: str, period: str) -> set[int]:
+        rows = await self._db.fetchall("SELECT site_id FROM duties WHERE rule_id = ? AND period = ?", (rule_id, period))
+        return {row["site_id"] for row in rows}
+
+    async def create(self, duties: Sequence[NewDuty], now: str) -> None:
+        """Insert duties that do not exist yet (the unique (rule, site, period) makes this idempotent).
+        The first reminder is due at ``remind_at``."""
+        await self._db.executemany(
+            """INSERT OR IGNORE INTO duties (rule_id, site_id, period, period_start, period_end, remind_at,
+                   due_date, due_at, escalate_at, next_remind_at, created_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [
+                (
+                    d.rule_id,
+                    d.site_id,
+                    d.period,
+                    d.period_start.isoformat(),
+                    d.period_end.isoformat(),
+                    d.remind_at,
+                    d.due_date.isoformat(),
+                    d.due_at,
+                    d.escalate_at,
+                    d.remind_at,
+                    now,
+                    now,
+                )
+                for d in duties
+            ],
+        )
+
+    async def get(self, duty_id: int) -> DutyRow | None:
+        row = await self._db.fetchone(_DUTY_SELECT + " WHERE d.id = ?", (duty_id,))
+        return _duty(row) if row else None
+
+    async def open_duties(self) -> list[DutyRow]:
+        rows = await self._db.fetchall(_DUTY_SELECT + " WHERE d.status = 'open' ORDER BY d.id")
+        return [_duty(row) for row in rows]
+
+    async def due_for_reminder(self, rule_ids: Sequence[str], now: str, limit: int = 500) -> list[DutyRow]:
+        rows = await self._db.fetchall(
+            _DUTY_SELECT
+            + f""" WHERE d.status = 'open' AND d.next_remind_at <= ? AND d.rule_id IN ({_marks(rule_ids)})
+                ORDER BY d.next_remind_at, d.id LIMIT ?""",
+            (now, *rule_ids, limit),
+        )
+        return [_duty(row) for row in rows]
+
+    async def due_for_escalation(self, rule_ids: Sequence[str], now: str, limit: int = 500) -> list[DutyRow]:
+        rows = await self._db.fetchall(
+            _DUTY_SELECT
+            + f""" WHERE d.status = 'open' AND d.escalated_at IS NULL AND d.escalate_at <= ?
+                AND d.rule_id IN ({_marks(rule_ids)}) ORDER BY d.escalate_at, d.id LIMIT ?""",
+            (now, *rule_ids, limit),
+        )
+        return [_duty(row) for row in rows]
+
+    async def _of_sites(
+        self, site_ids: Sequence[int], where: str = "1", params: Sequence[object] = ()
+    ) -> list[DutyRow]:
+        if not site_ids:
+            return []
+        rows = await self._db.fetchall(
+            _DUTY_SELECT + f" WHERE d.site_id IN ({_marks(site_ids)}) AND ({where}) ORDER BY s.name, d.remind_at, d.id",
+            (*site_ids, *params),
+        )
+        return [_duty(row) for row in rows]
+
+    async def started_open(self, site_ids: Sequence[int], now: str) -> list[DutyRow]:
+        return await self._of_sites(site_ids, "d.status = 'open' AND d.remind_at <= ?", (now,))
+
+    async def overlapping(self, site_ids: Sequence[int], start: date, end: date) -> list[DutyRow]:
+        return await self._of_sites(
+            site_ids, "d.period_start < ? AND d.period_end > ?", (end.isoformat(), start.isoformat())
+        )
+
+    async def overdue(self, site_ids: Sequence[int], now: str) -> list[DutyRow]:
+        return await self._of_sites(site_ids, "d.status = 'open' AND d.due_at <= ?", (now,))
+
+    async def latest_started(self, site_id: int, rule_ids: Sequence[str], now: str) -> DutyRow | None:
+        if not rule_ids:
+            return None
+        row = await self._db.fetchone(
+            _DUTY_SELECT
+            + f""" WHERE d.site_id = ? AND d.rule_id IN ({_marks(rule_ids)}) AND d.remind_at <= ?
+                ORDER BY d.remind_at DESC, d.id DESC LIMIT 1""",
+            (site_id, *rule_ids, now),
+        )
+        return _duty(row) if row else None
+
+    async def reschedule(self, duty_id: int, due_date: date, due_at: str, escalate_at: str | None, now: str) -> None:
+        """New due and escalation moments for an open duty (the config changed)."""
+        await self._db.execute(
+            """UPDATE duties SET due_date = ?, due_at = ?, escalate_at = ?, updated_at = ?
+               WHERE id = ? AND status = 'open'""",
+            (due_date.isoformat(), due_at, escalate_at, now, duty_id),
+        )
+
+    async def snooze(self, duty_id: int, until: str, now: str) -> bool:
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "UPDATE duties SET next_remind_at = ?, updated_at = ? WHERE id = ? AND status = 'open'",
+                (until, now, duty_id),
+            )
+        return cursor.rowcount == 1
+
+    async def complete(self, duty_id: int, user_id: int, now: str) -> bool:
+        """open -> done; False when it was not open (a double tap, or someone else was first)."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """UPDATE duties SET status = 'done', done_by = ?, done_at = ?, next_remind_at = NULL,
+                       updated_at = ? WHERE id = ? AND status = 'open'""",
+                (user_id, now, now, duty_id),
+            )
+        return cursor.rowcount == 1
+
+    async def mark_not_applicable(self, duty_id: int, user_id: int, reason: str, now: str) -> bool:
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """UPDATE duties SET status = 'na', na_reason = ?, done_by = ?, done_at = ?, next_remind_at = NULL,
+                       updated_at = ? WHERE id = ? AND status = 'open'""",
+                (reason, user_id, now, now, duty_id),
+            )
+        return cursor.rowcount == 1
+
+    async def append_note(self, duty_id: int, text: str, now: str) -> None:
+        await self._db.execute(
+            """UPDATE duties SET note = CASE WHEN note IS NULL OR note = '' THEN ? ELSE note || char(10) || ? END,
+                   updated_at = ? WHERE id = ?""",
+            (text, text, now, duty_id),
+        )
+
+    # -- evidence ----------------------------------------------------------------------------------
+
+    async def add_evidence(
+        self,
+        duty_id: int,
+        kind: str,
+        file_id: str,
+        file_unique_id: str,
+        file_name: str | None,
+        mime_type: str | None,
+        size: int | None,
+        sha256: str | None,
+        caption: str | None,
+        sent_by: int,
+        now: str,
+    ) -> bool:
+        """False when this very file is already attached to the duty."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """INSERT OR IGNORE INTO duty_evidence (duty_id, kind, file_id, file_unique_id, file_name,
+                       mime_type, size, sha256, caption, sent_by, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (duty_id, kind, file_id, file_unique_id, file_name, mime_type, size, sha256, caption, sent_by, now),
+            )
+        return cursor.rowcount == 1
+
+    async def evidence(self, duty_id: int) -> list[EvidenceRow]:
+        rows = await self._db.fetchall("SELECT * FROM duty_evidence WHERE duty_id = ? ORDER BY id", (duty_id,))
+        return [
+            EvidenceRow(
+                r["id"],
+                r["duty_id"],
+                r["kind"],
+                r["file_id"],
+                r["file_unique_id"],
+                r["file_name"],
+                r["mime_type"],
+                r["size"],
+                r["caption"],
+                r["created_at"],
+            )
+            for r in rows
+        ]
+
+    # -- planning sends (each in one transaction with the duty's own change) --------------------
+
+    async def plan_round(
+        self, duty_id: int, rounds_before: int, chats: Sequence[int], next_remind_at: str | None, now: str
+    ) -> bool:
+        """Round ``rounds_before + 1`` of reminders: outbox rows for ``chats`` and the next reminder time,
+        together. False when another tick planned it already or the duty closed meanwhile."""
+        round_number = rounds_before + 1
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """UPDATE duties SET rounds = rounds + 1, next_remind_at = ?, updated_at = ?
+                   WHERE id = ? AND rounds = ? AND status = 'open'""",
+                (next_remind_at, now, duty_id, rounds_before),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await conn.executemany(
+                """INSERT OR IGNORE INTO duty_outbox (key, duty_id, kind, chat_id, round, created_at)
+                   VALUES (?, ?, 'reminder', ?, ?, ?)""",
+                [(f"reminder:{duty_id}:{chat}:{round_number}", duty_id, chat, round_number, now) for chat in chats],
+            )
+        return True
+
+    async def plan_escalation(self, duty_id: int, chats: Sequence[int], now: str) -> bool:
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """UPDATE duties SET escalated_at = ?, updated_at = ?
+                   WHERE id = ? AND escalated_at IS NULL AND status = 'open'""",
+                (now, now, duty_id),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await conn.executemany(
+                """INSERT OR IGNORE INTO duty_outbox (key, duty_id, kind, chat_id, created_at)
+                   VALUES (?, ?, 'escalation', ?, ?)""",
+                [(f"escalation:{duty_id}:{chat}", duty_id, chat, now) for chat in chats],
+            )
+        return True
+
+    async def plan_unreachable_notices(self, duty_id: int, about: int, chats: Sequence[int], now: str) -> None:
+        await self._db.executemany(
+            """INSERT OR IGNORE INTO duty_outbox (key, duty_id, kind, chat_id, about, created_at)
+               VALUES (?, ?, 'unreachable', ?, ?, ?)""",
+            [(f"unreachable:{duty_id}:{about}:{chat}", duty_id, chat, about, now) for chat in chats],
+        )
+
+    # -- the outbox --------------------------------------------------------------------------------
+
+    async def pending(self, limit: int, skip: Sequence[int] = ()) -> list[OutboxRow]:
+        skip_clause = f"AND id NOT IN ({_marks(skip)})" if skip else ""
+        rows = await self._db.fetchall(
+            f"SELECT * FROM duty_outbox WHERE status = 'pending' {skip_clause} ORDER BY id LIMIT ?", (*skip, limit)
+        )
+        return [_outbox(row) for row in rows]
+
+    async def claim(self, outbox_id: int, now: str) -> bool:
+        """Only one sender ever gets a row: pending -> sending, atomically."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """UPDATE duty_outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1
+                   WHERE id = ? AND status = 'pending'""",
+                (now, outbox_id),
+            )
+        return cursor.rowcount == 1
+
+    async def finish(
+        self, outbox_id: int, status: str, now: str, message_id: int | None = None, error: str | None = None
+    ) -> None:
+        await self._db.execute(
+            "UPDATE duty_outbox SET status = ?, sent_at = ?, message_id = ?, error = ? WHERE id = ?",
+            (status, now, message_id, error, outbox_id),
+        )
+
+    async def release(self, outbox_id: int, error: str) -> None:
+        """A send that failed for a passing reason: pending again, for a later try."""
+        await self._db.execute(
+            "UPDATE duty_outbox SET status = 'pending', error = ? WHERE id = ? AND status = 'sending'",
+            (error, outbox_id),
+        )
+
+    async def recover_interrupted(self) -> int:
+        """Rows a crash left between claim and answer: pending again (sent once more, see the flow)."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute("UPDATE duty_outbox SET status = 'pending' WHERE status = 'sending'")
+        return cursor.rowcount
+
+    async def outbox_of(self, duty_id: int) -> list[OutboxRow]:
+        rows = await self._db.fetchall("SELECT * FROM duty_outbox WHERE duty_id = ? ORDER BY id", (duty_id,))
+        return [_outbox(row) for row in rows]
+
+    async def outbox_counts(self) -> dict[str, int]:
+        rows = await self._db.fetchall("SELECT status, COUNT(*) AS n FROM duty_outbox GROUP BY status")
+        return {row["status"]: row["n"] for row in rows}
+
+
+def _person(row: Row) -> PersonRow:
+    return PersonRow(row["id"], row["name"], row["language"], row["tg_language"], row["unreachable_at"] is not None)

@@ -1,0 +1,146 @@
+"""Every duty text renders in every language, as HTML Telegram accepts, within Telegram's limits."""
+
+from dataclasses import replace
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.flows.duties import Board, BoardCell, BoardRow, Evidence
+from bot.flows.duty_views import DutyClauseStatus, DutyStatus, DutyView, Notice, NoticeKind, Responsible
+from bot.flows.schedule import Period, calendar_period
+from bot.i18n import Texts
+from config.duties import SHIPPED_RULES, Cadence
+from config.settings import LANGUAGES
+from storage.duties import EvidenceRow
+from tests.harness.entities import parse_formatted_text
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+RULES = {rule.id: rule for rule in SHIPPED_RULES}
+DONE_AT = datetime(2026, 4, 3, 14, 5, tzinfo=SHANGHAI)
+PERIODS = [
+    calendar_period(Cadence.QUARTERLY, date(2026, 4, 1)),
+    calendar_period(Cadence.MONTHLY, date(2026, 12, 1)),
+    calendar_period(Cadence.HALF_YEARLY, date(2026, 8, 1)),
+    calendar_period(Cadence.YEARLY, date(2026, 8, 1)),
+    Period("2026-04-06", Cadence.CRON, date(2026, 4, 6), date(2026, 4, 13)),
+]
+
+
+def view(status: DutyStatus, period: Period = PERIODS[0], **changes) -> DutyView:
+    base = DutyView(
+        id=7,
+        rule=RULES["complaint_report"],
+        site_id=1,
+        site_name="阳光<花园>",  # escaped, not taken for markup
+        period=period,
+        status=status,
+        remind_date=date(2026, 4, 1),
+        due_date=date(2026, 4, 15),
+        overdue_days=5 if status in (DutyStatus.OVERDUE, DutyStatus.ESCALATED) else 0,
+        done_at=DONE_AT if status in (DutyStatus.DONE, DutyStatus.NA) else None,
+        done_by_name="小李" if status in (DutyStatus.DONE, DutyStatus.NA) else None,
+        note="一季度 & 二季度" if status is DutyStatus.DONE else None,
+        na_reason="无客服中心" if status is DutyStatus.NA else None,
+        evidence_count=2 if status is DutyStatus.DONE else 0,
+        rounds=3,
+    )
+    return replace(base, **changes)
+
+
+def samples():
+    statuses = [DutyStatus.OPEN, DutyStatus.OVERDUE, DutyStatus.ESCALATED, DutyStatus.DONE, DutyStatus.NA]
+    views = [view(s, p) for s in statuses for p in PERIODS]
+    for duty in views:
+        yield "reminder", {"notice": Notice(NoticeKind.REMINDER, 1, "zh-hans", duty, round=1)}
+        yield "reminder", {"notice": Notice(NoticeKind.REMINDER, -5, "zh-hans", duty, to_group=True, round=2)}
+        yield "task_card", {"duty": duty}
+        yield "overdue_line", {"duty": duty}
+        yield "upload_prompt", {"duty": duty}
+        yield "note_saved", {"duty": duty}
+        yield "ask_reason", {"duty": duty}
+    escalated = view(DutyStatus.ESCALATED)
+    people = (Responsible("小李", False), Responsible("小王", True))
+    yield "escalation", {"notice": Notice(NoticeKind.ESCALATION, 2, "en", escalated, responsible=people)}
+    yield "escalation", {"notice": Notice(NoticeKind.ESCALATION, 2, "en", escalated, group_linked=True)}
+    yield "unreachable", {"notice": Notice(NoticeKind.UNREACHABLE, 2, "en", escalated, about_name="小王")}
+    yield "unreachable", {"notice": Notice(NoticeKind.UNREACHABLE, 2, "en", escalated, about_group=True)}
+    done, na = view(DutyStatus.DONE), view(DutyStatus.NA)
+    for closed in (done, na):
+        yield "already_closed", {"duty": closed}
+        yield "refused_closed", {"duty": closed}
+    yield "done", {"duty": done}
+    yield "marked_na", {"duty": na}
+    for added, count in ((True, 1), (True, 3), (False, 0)):
+        yield "file_saved", {"duty": done, "added": added, "count": count}
+    yield "snoozed", {"until": DONE_AT}
+    yield "tasks_header", {"count": 1, "shown": 1}
+    yield "tasks_header", {"count": 12, "shown": 10}
+    yield "overdue_header", {"count": 3}
+    yield "board_usage", {"example": "2026-Q4"}
+    yield "btn_view_evidence", {"count": 2}
+    yield "refused_too_big", {"limit_mb": 10}
+    for name in ("no_tasks", "no_overdue", "no_sites", "no_rules", "done_toast", "btn_done", "btn_snooze"):
+        yield name, {}
+    for name in ("btn_na", "btn_confirm", "refused_not_found", "refused_not_yours", "refused_no_evidence"):
+        yield name, {}
+    yield "refused_not_allowed", {}
+    file = EvidenceRow(1, 7, "document", "f", "u", "a.pdf", "application/pdf", 10, None, "2026-04-03T06:05:00+00:00")
+    yield "evidence_header", {"evidence": Evidence(done, (file,))}
+    yield "evidence_header", {"evidence": Evidence(view(DutyStatus.OPEN), ())}
+    cells = (
+        BoardCell(RULES["complaint_report"], DutyStatus.DONE, (done,), None),
+        BoardCell(RULES["demand_statistics"], DutyStatus.OVERDUE, (view(DutyStatus.OVERDUE),), None),
+        BoardCell(RULES["satisfaction_survey"], DutyStatus.UPCOMING, (), DONE_AT),
+        BoardCell(RULES["meetings_training"], DutyStatus.OPEN, (done, view(DutyStatus.OPEN)), None),
+        BoardCell(RULES["policy_review"], DutyStatus.MISSING, (), None),
+        BoardCell(RULES["business_summary"], DutyStatus.NA, (na,), None),
+        BoardCell(RULES["vacant_unit_patrol"], DutyStatus.OPEN, (view(DutyStatus.OPEN),), None),
+    )
+    board = Board(PERIODS[0], tuple(c.rule for c in cells), (BoardRow(1, "阳光<花园>", cells),))
+    yield "board_header", {"board": board}
+    yield "board_site", {"row": board.rows[0]}
+    for status in DutyStatus:
+        clause = DutyClauseStatus(
+            duty_id=7 if status not in (DutyStatus.UPCOMING, DutyStatus.MISSING) else None,
+            rule_id="complaint_report",
+            title_zh=RULES["complaint_report"].title_zh,
+            title_en=RULES["complaint_report"].title_en,
+            clause_code="二(一)4",
+            period=PERIODS[0],
+            status=status,
+            due_date=date(2026, 4, 15) if status.is_open else None,
+            done_at=DONE_AT if status in (DutyStatus.DONE, DutyStatus.NA) else None,
+            done_by="小李" if status is DutyStatus.DONE else None,
+            evidence_count=2 if status is DutyStatus.DONE else 0,
+            na_reason="无客服中心" if status is DutyStatus.NA else None,
+        )
+        yield "clause_status", {"status": clause}
+
+
+@pytest.fixture(scope="module")
+def texts() -> Texts:
+    return Texts()
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_duty_text_renders_as_valid_html(texts, lang):
+    for name, values in samples():
+        text = texts.render(lang, f"duties.{name}", **values)
+        assert text, name
+        plain, _ = parse_formatted_text(text, "HTML")
+        assert len(plain) < 4096, name
+        assert "<花园>" not in text or "&lt;" in text, name
+        assert "{{" not in text and "None" not in plain, (name, plain)
+        if name.startswith(("btn_", "done_toast", "refused_", "already_closed", "snoozed")):
+            assert len(plain) <= 200, name  # button labels and callback answers are short
+
+
+def test_reminder_reads_well_in_each_language(texts):
+    notice = Notice(NoticeKind.REMINDER, 1, "zh-hans", view(DutyStatus.OVERDUE), round=2)
+    zh = texts.render("zh-hans", "duties.reminder", notice=notice)
+    assert "再次提醒" in zh and "2026年第2季度" in zh and "4月15日（周三）" in zh and "已逾期 5 天" in zh
+    hant = texts.render("zh-hant", "duties.reminder", notice=notice)
+    assert "上季度客戶投訴彙總分析報告" in hant or "上季度客戶投訴匯總分析報告" in hant
+    en = texts.render("en", "duties.reminder", notice=notice)
+    assert "Q2 2026" in en and "Wed 15 Apr" in en and "5 days overdue" in en
