@@ -1,0 +1,677 @@
+"""The managers' view as plain logic: summary, ranking, weakest clauses, a site, a full report, export.
+
+Numbers come from SQL aggregates in :mod:`storage.reports`; this module resolves who may see
+what, turns sums into percentages and grades with the rubric's own rules (``percent_of``,
+``grade_for``: one division of summed points, never an average of percentages) and names
+categories and clauses from the rubric an inspection used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bot.clock import Clock, iso
+from bot.flows.access import Caller, Role
+from bot.flows.errors import Refusal, RefusedError
+from bot.flows.report_periods import Quarter
+from config.settings import Settings
+from rubric.model import Answer, Clause, GradeBand, Rubric
+from rubric.registry import RubricRegistry
+from rubric.scoring import ScoreReport, grade_for, percent_of, score_inspection
+from rubric.script import to_simplified
+from storage.files import FileStore
+from storage.reports import (
+    Evidence,
+    InspectionHead,
+    PartScore,
+    ReportRepository,
+    Scope,
+)
+from storage.sites import Site, SiteRepository
+
+RANKING_PAGE = 10
+WEAK_PAGE = 8
+PENDING_PAGE = 30
+SUMMARY_PENDING = 8  # uninspected sites named on the summary itself; the rest behind a button
+WEAKEST_CATEGORIES = 3
+TREND_QUARTERS = 6
+SITE_MATCHES = 8
+MANAGERS = ("manager",)
+
+
+class ReportRefusedError(RefusedError):
+    """A refusal whose text lives in ``reports.j2`` (macro ``<key>``)."""
+
+    def __init__(self, key: str, **details: object) -> None:
+        super().__init__(Refusal.NOT_FOUND, **details)
+        self.key = key
+
+    @property
+    def text_key(self) -> str:
+        return f"reports.{self.key}"
+
+
+# -- what the templates show ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoryLine:
+    category_id: str
+    label: str
+    percent: float | None
+
+
+@dataclass(frozen=True)
+class GradeLine:
+    grade: str
+    inspections: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    quarter: Quarter
+    is_current: bool
+    inspections: int
+    drafts: int
+    percent: float | None
+    grade: str | None
+    grades: tuple[GradeLine, ...]
+    sites_total: int
+    sites_inspected: int
+    uninspected: tuple[str, ...]  # the first few names
+    uninspected_count: int
+    weakest: tuple[CategoryLine, ...]
+
+
+@dataclass(frozen=True)
+class RankLine:
+    rank: int
+    site_id: int
+    name: str
+    region: str | None
+    percent: float | None
+    grade: str | None
+    change: float | None  # percentage points since the quarter before; None: not scored then
+    inspections: int
+
+
+@dataclass(frozen=True)
+class Page:
+    quarter: Quarter
+    page: int  # 0-based
+    pages: int
+    total: int
+    offset: int  # lines on the pages before this one
+
+
+@dataclass(frozen=True)
+class RankingPage(Page):
+    lines: tuple[RankLine, ...]
+
+
+@dataclass(frozen=True)
+class WeakLine:
+    clause_id: str
+    code: str
+    text: str
+    sites: int
+    fails: int
+    partials: int
+
+
+@dataclass(frozen=True)
+class WeakPage(Page):
+    lines: tuple[WeakLine, ...]
+    sites_inspected: int
+    category: CategoryLine | None
+
+
+@dataclass(frozen=True)
+class PendingPage(Page):
+    names: tuple[str, ...]
+    sites_total: int
+
+
+@dataclass(frozen=True)
+class FindingView:
+    code: str
+    text: str
+    answer: Answer
+    notes: tuple[str, ...]
+    photos: int
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    quarter: Quarter
+    percent: float | None
+    inspections: int
+
+
+@dataclass(frozen=True)
+class SiteView:
+    site: Site
+    latest: InspectionHead | None
+    latest_local: str  # submitted_at in the configured zone, for display
+    categories: tuple[CategoryLine, ...]
+    findings: tuple[FindingView, ...]
+    evidence: Evidence | None
+    trend: tuple[TrendPoint, ...]
+    trend_change: float | None  # last scored quarter against the one before it
+
+    @property
+    def scored_trend(self) -> tuple[TrendPoint, ...]:
+        return tuple(point for point in self.trend if point.percent is not None)
+
+
+@dataclass(frozen=True)
+class PhotoView:
+    id: int
+    sha256: str | None
+    created_at: str
+    reused_from: int | None
+
+
+@dataclass(frozen=True)
+class ClauseView:
+    clause: Clause
+    answer: Answer | None
+    earned: float | None
+    possible: float | None
+    answered_at: str | None
+    notes: tuple[tuple[str, str], ...]  # (text, created_at local)
+    photos: tuple[PhotoView, ...]
+
+
+@dataclass(frozen=True)
+class CategoryView:
+    label: str
+    percent: float | None
+    clauses: tuple[ClauseView, ...]
+
+
+@dataclass(frozen=True)
+class SectionView:
+    label: str
+    percent: float | None
+    categories: tuple[CategoryView, ...]
+
+
+@dataclass(frozen=True)
+class InspectionReport:
+    """Everything the full HTML report shows; times already in the configured zone."""
+
+    head: InspectionHead
+    rubric: Rubric
+    score: ScoreReport
+    started_local: str
+    submitted_local: str
+    generated_local: str
+    timezone: str
+    sections: tuple[SectionView, ...]
+    findings: tuple[ClauseView, ...]
+    evidence: Evidence
+
+
+@dataclass
+class ReportFlow:
+    repo: ReportRepository
+    sites: SiteRepository
+    rubrics: RubricRegistry
+    files: FileStore
+    clock: Clock
+    settings: Settings
+
+    # -- who sees what --------------------------------------------------------------------------
+
+    async def visible_sites(self, caller: Caller) -> list[Site]:
+        return await self.sites.visible_to(caller.user_id, MANAGERS, everything=Role.ADMIN in caller.roles)
+
+    async def scope_for(self, caller: Caller) -> Scope:
+        if Role.ADMIN in caller.roles:
+            return Scope(all_sites=True)
+        return Scope(all_sites=False, site_ids=tuple(site.id for site in await self.visible_sites(caller)))
+
+    async def _scope_with_sites(self, caller: Caller) -> Scope:
+        scope = await self.scope_for(caller)
+        if scope.empty:
+            raise ReportRefusedError("no_sites")
+        return scope
+
+    # -- periods --------------------------------------------------------------------------------
+
+    def current_quarter(self) -> Quarter:
+        return Quarter.containing(self.clock.now(), self.settings.tz)
+
+    def quarter(self, text: str | None) -> Quarter:
+        """The quarter a command names (``2026-Q2``), the current one when none."""
+        if not text or not text.strip():
+            return self.current_quarter()
+        quarter = Quarter.parse(text)
+        if quarter is None:
+            raise ReportRefusedError("bad_quarter", text=text.strip()[:40], example=self.current_quarter().label)
+        if quarter > self.current_quarter():
+            raise ReportRefusedError("future_quarter", quarter=quarter.label)
+        return quarter
+
+    def _local(self, stored: str | None) -> str:
+        if not stored:
+            return ""
+        return datetime.fromisoformat(stored).astimezone(self.settings.tz).strftime("%Y-%m-%d %H:%M")
+
+    # -- rubric look-ups ------------------------------------------------------------------------
+
+    def _reference(self) -> Rubric:
+        try:
+            return self.rubrics.get(self.settings.default_edition)
+        except KeyError:
+            return self.rubrics.latest()
+
+    def _bands(self) -> tuple[GradeBand, ...]:
+        return self._reference().scoring.grades
+
+    def _category_label(self, category_id: str) -> str:
+        for rubric in (self._reference(), *self.rubrics.versions()):
+            try:
+                return rubric.category(category_id).label
+            except KeyError:
+                continue
+        return category_id
+
+    def _clause(self, clause_id: str, edition: int) -> Clause | None:
+        candidates: list[Rubric] = []
+        try:
+            candidates.append(self.rubrics.get(edition))
+        except KeyError:
+            pass
+        candidates += [self._reference(), *self.rubrics.versions()]
+        for rubric in candidates:
+            if rubric.has_clause(clause_id):
+                return rubric.clause(clause_id)
+        return None
+
+    async def _rubric_of(self, content_hash: str) -> Rubric:
+        rubric = self.rubrics.find_by_hash(content_hash)
+        if rubric is None:
+            snapshot = await self.repo.rubric_snapshot(content_hash)
+            if snapshot is None:
+                raise ReportRefusedError("not_found")
+            rubric = Rubric.from_dict(snapshot, expected_hash=content_hash)
+            self.rubrics.remember(rubric)
+        return rubric
+
+    def _categories(self, parts: list[PartScore]) -> list[CategoryLine]:
+        lines = [
+            CategoryLine(part.key, self._category_label(part.key), percent_of(part.earned, part.possible))
+            for part in parts
+            if part.possible > 0
+        ]
+        return sorted(lines, key=lambda line: _category_order(line.category_id))
+
+    # -- /summary -------------------------------------------------------------------------------
+
+    async def summary(self, caller: Caller, quarter: Quarter) -> Summary:
+        scope = await self._scope_with_sites(caller)
+        start, end = quarter.bounds(self.settings.tz)
+        counts = await self.repo.grade_counts(scope, start, end)
+        earned = math.fsum(c.earned for c in counts)
+        possible = math.fsum(c.possible for c in counts)
+        percent = percent_of(earned, possible)
+        by_grade = {c.grade: c.inspections for c in counts}
+        known = [band.label for band in self._bands()]
+        grades = [GradeLine(label, by_grade.get(label, 0)) for label in known]
+        grades += [GradeLine(g or "—", n) for g, n in by_grade.items() if g not in known]
+        uninspected, uninspected_count = await self.repo.uninspected_sites(scope, start, end, SUMMARY_PENDING)
+        sites_total = await self.repo.active_sites(scope)
+        categories = self._categories(await self.repo.category_scores(scope, start, end))
+        weakest = sorted(categories, key=lambda line: (line.percent, _category_order(line.category_id)))
+        return Summary(
+            quarter=quarter,
+            is_current=quarter == self.current_quarter(),
+            inspections=sum(c.inspections for c in counts),
+            drafts=await self.repo.drafts(scope),
+            percent=percent,
+            grade=grade_for(percent, self._bands()),
+            grades=tuple(grades),
+            sites_total=sites_total,
+            sites_inspected=sites_total - uninspected_count,
+            uninspected=tuple(site.name for site in uninspected),
+            uninspected_count=uninspected_count,
+            weakest=tuple(weakest[:WEAKEST_CATEGORIES]),
+        )
+
+    async def pending_sites(self, caller: Caller, quarter: Quarter, page: int) -> PendingPage:
+        scope = await self._scope_with_sites(caller)
+        start, end = quarter.bounds(self.settings.tz)
+        page = max(page, 0)
+        names, total = await self.repo.uninspected_sites(scope, start, end, PENDING_PAGE, page * PENDING_PAGE)
+        pages = _pages(total, PENDING_PAGE)
+        if page >= pages and page > 0:
+            return await self.pending_sites(caller, quarter, pages - 1)
+        return PendingPage(
+            quarter,
+            page,
+            pages,
+            total,
+            page * PENDING_PAGE,
+            tuple(site.name for site in names),
+            await self.repo.active_sites(scope),
+        )
+
+    # -- /ranking -------------------------------------------------------------------------------
+
+    async def ranking(self, caller: Caller, quarter: Quarter, page: int) -> RankingPage:
+        scope = await self._scope_with_sites(caller)
+        start, end = quarter.bounds(self.settings.tz)
+        previous_start, _ = quarter.previous().bounds(self.settings.tz)
+        page = max(page, 0)
+        ranks, total = await self.repo.ranking(scope, start, end, previous_start, RANKING_PAGE, page * RANKING_PAGE)
+        if not ranks and page > 0:  # an old button past the last page: show the last page
+            _, total = await self.repo.ranking(scope, start, end, previous_start, 1, 0)
+            return await self.ranking(caller, quarter, _pages(total, RANKING_PAGE) - 1)
+        pages = _pages(total, RANKING_PAGE)
+        bands = self._bands()
+        lines = []
+        for rank in ranks:
+            percent = percent_of(rank.earned, rank.possible)
+            before = percent_of(rank.previous_earned or 0.0, rank.previous_possible or 0.0)
+            change = None if percent is None or before is None else round(percent - before, 1)
+            lines.append(
+                RankLine(
+                    rank.rank,
+                    rank.site_id,
+                    rank.name,
+                    rank.region,
+                    percent,
+                    grade_for(percent, bands),
+                    change,
+                    rank.inspections,
+                )
+            )
+        return RankingPage(quarter, page, pages, total, page * RANKING_PAGE, tuple(lines))
+
+    # -- /weak ----------------------------------------------------------------------------------
+
+    async def weak(self, caller: Caller, quarter: Quarter, page: int, category_id: str | None = None) -> WeakPage:
+        scope = await self._scope_with_sites(caller)
+        start, end = quarter.bounds(self.settings.tz)
+        page = max(page, 0)
+        rows, total = await self.repo.weak_clauses(scope, start, end, WEAK_PAGE, page * WEAK_PAGE, category_id)
+        if not rows and page > 0:  # an old button past the last page: show the last page
+            _, total = await self.repo.weak_clauses(scope, start, end, 1, 0, category_id)
+            return await self.weak(caller, quarter, _pages(total, WEAK_PAGE) - 1, category_id)
+        pages = _pages(total, WEAK_PAGE)
+        lines = []
+        for row in rows:
+            clause = self._clause(row.clause_id, row.edition)
+            lines.append(
+                WeakLine(
+                    row.clause_id,
+                    clause.code if clause else row.clause_id,
+                    clause.text if clause else "",
+                    row.sites,
+                    row.fails,
+                    row.partials,
+                )
+            )
+        category = CategoryLine(category_id, self._category_label(category_id), None) if category_id else None
+        return WeakPage(
+            quarter,
+            page,
+            pages,
+            total,
+            page * WEAK_PAGE,
+            tuple(lines),
+            await self.repo.inspected_sites(scope, start, end),
+            category,
+        )
+
+    # -- /site ----------------------------------------------------------------------------------
+
+    async def find_sites(self, caller: Caller, query: str) -> list[Site]:
+        visible = await self.visible_sites(caller)
+        return match_sites(visible, query)
+
+    async def visible_site(self, caller: Caller, site_id: int) -> Site:
+        for site in await self.visible_sites(caller):
+            if site.id == site_id:
+                return site
+        raise ReportRefusedError("site_not_visible")
+
+    async def site_view(self, caller: Caller, site_id: int) -> SiteView:
+        site = await self.visible_site(caller, site_id)
+        tz = self.settings.tz
+        quarters = [self.current_quarter().previous(n) for n in range(TREND_QUARTERS - 1, -1, -1)]
+        periods = [(q.code, *q.bounds(tz)) for q in quarters]
+        trend = tuple(
+            TrendPoint(q, percent_of(part.earned, part.possible), part.inspections)
+            for q, part in zip(quarters, await self.repo.site_trend(site.id, periods), strict=True)
+        )
+        scored = [point.percent for point in trend if point.percent is not None]
+        change = round(scored[-1] - scored[-2], 1) if len(scored) >= 2 else None
+        latest = await self.repo.latest_inspection(site.id)
+        if latest is None:
+            return SiteView(site, None, "", (), (), None, trend, change)
+        rubric = await self._rubric_of(latest.rubric_hash)
+        findings = await self.repo.findings(latest.id)
+        notes = await self.repo.notes(latest.id, [f.clause_id for f in findings])
+        photos = await self.repo.photo_counts(latest.id)
+        by_clause: dict[str, list[str]] = {}
+        for note in notes:
+            by_clause.setdefault(note.clause_id, []).append(note.text)
+        views = [
+            FindingView(
+                rubric.clause(f.clause_id).code if rubric.has_clause(f.clause_id) else f.clause_id,
+                rubric.clause(f.clause_id).text if rubric.has_clause(f.clause_id) else "",
+                Answer(f.answer),
+                tuple(by_clause.get(f.clause_id, ())),
+                photos.get(f.clause_id, 0),
+            )
+            for f in sorted(findings, key=lambda f: _clause_order(rubric, f.clause_id))
+        ]
+        categories = [
+            CategoryLine(part.key, _label_in(rubric, part.key), percent_of(part.earned, part.possible))
+            for part in await self.repo.inspection_categories(latest.id)
+            if part.possible > 0
+        ]
+        categories.sort(key=lambda line: _category_order(line.category_id))
+        return SiteView(
+            site,
+            latest,
+            self._local(latest.submitted_at),
+            tuple(categories),
+            tuple(views),
+            await self.repo.evidence(latest.id),
+            trend,
+            change,
+        )
+
+    async def trend_png(self, view: SiteView, title: str, no_data: str) -> bytes:
+        from bot.flows.report_chart import trend_chart
+
+        points = [(point.quarter.label, point.percent) for point in view.trend]
+        bands = [(band.label, band.min_percent) for band in self._bands() if band.min_percent > 0]
+        return await asyncio.to_thread(trend_chart, points, title, bands, no_data)
+
+    # -- /report --------------------------------------------------------------------------------
+
+    async def inspection_report(self, caller: Caller, inspection_id: int) -> InspectionReport:
+        head = await self.repo.inspection(inspection_id)
+        if head is None:
+            raise ReportRefusedError("not_found", id=inspection_id)
+        own = head.inspector_id == caller.user_id
+        if not own and not any(site.id == head.site_id for site in await self.visible_sites(caller)):
+            raise ReportRefusedError("site_not_visible")
+        if head.status != "submitted":
+            raise ReportRefusedError("not_submitted", id=inspection_id, site=head.site_name)
+        rubric = await self._rubric_of(head.rubric_hash)
+        answers = {a.clause_id: a for a in await self.repo.answers(head.id)}
+        notes: dict[str, list[tuple[str, str]]] = {}
+        for note in await self.repo.notes(head.id):
+            notes.setdefault(note.clause_id, []).append((note.text, self._local(note.created_at)))
+        photos: dict[str, list[PhotoView]] = {}
+        for photo in await self.repo.photos(head.id):
+            photos.setdefault(photo.clause_id, []).append(
+                PhotoView(photo.id, photo.sha256, self._local(photo.created_at), photo.reused_from)
+            )
+        score = score_inspection(
+            rubric, {k: a.answer for k, a in answers.items() if rubric.has_clause(k)}, evidence=set(notes) | set(photos)
+        )
+
+        def clause_view(clause: Clause) -> ClauseView:
+            stored = answers.get(clause.id)
+            return ClauseView(
+                clause,
+                Answer(stored.answer) if stored else None,
+                stored.earned if stored else None,
+                stored.possible if stored else None,
+                self._local(stored.answered_at) if stored else None,
+                tuple(notes.get(clause.id, ())),
+                tuple(photos.get(clause.id, ())),
+            )
+
+        sections = []
+        for section in rubric.sections:
+            categories = tuple(
+                CategoryView(
+                    category.label, score.category(category.id).percent, tuple(map(clause_view, category.clauses))
+                )
+                for category in section.categories
+                if category.clauses
+            )
+            if categories:
+                sections.append(SectionView(section.label, score.section(section.id).percent, categories))
+        findings = tuple(
+            clause_view(clause)
+            for clause in rubric.clauses
+            if clause.id in answers and Answer(answers[clause.id].answer).is_finding
+        )
+        return InspectionReport(
+            head=head,
+            rubric=rubric,
+            score=score,
+            started_local=self._local(head.started_at),
+            submitted_local=self._local(head.submitted_at),
+            generated_local=self._local(iso(self.clock.now())),
+            timezone=self.settings.timezone,
+            sections=tuple(sections),
+            findings=findings,
+            evidence=await self.repo.evidence(head.id),
+        )
+
+    async def render_report(self, report: InspectionReport, lang: str) -> str:
+        from bot.flows.report_html import render_inspection_html
+
+        return await asyncio.to_thread(render_inspection_html, report, lang, self.files)
+
+    async def report_pdf(self, html: str, workdir: Path) -> bytes | None:
+        """The report as PDF through headless Chromium; None when it is off, missing or fails."""
+        if not self.settings.reports.pdf:
+            return None
+        from bot.flows.report_html import html_to_pdf
+
+        return await html_to_pdf(html, workdir)
+
+    # -- /export --------------------------------------------------------------------------------
+
+    def export_period(self, text: str | None) -> tuple[str, str, str]:
+        """(label, start, end) of ``YYYY-Qn``, ``all`` or nothing (the current quarter)."""
+        if text and text.strip().lower() in ("all", "全部"):
+            return "all", "", "9999"
+        quarter = self.quarter(text)
+        return (quarter.label, *quarter.bounds(self.settings.tz))
+
+    async def export(
+        self, caller: Caller, text: str | None, lang: str, headers: dict[str, list[str]], target: Path
+    ) -> str:
+        """Write the workbook to ``target``; returns the period label."""
+        from bot.flows.report_xlsx import write_workbook
+
+        scope = await self._scope_with_sites(caller)
+        label, start, end = self.export_period(text)
+        names = {c.id: c.label for r in self.rubrics.versions() for c in r.categories}
+        names.update({c.id: c.label for c in self._reference().categories})
+        await asyncio.to_thread(
+            write_workbook,
+            self.repo_path,
+            scope,
+            start,
+            end,
+            target,
+            headers,
+            names,
+            self.settings.tz,
+            lang,
+            lambda rule_id: self.duty_title(rule_id, lang),
+            iso(self.clock.now()),
+        )
+        return label
+
+    def duty_title(self, rule_id: str, lang: str) -> str:
+        """A periodic duty's name from the configured rules (config/duties.py); its id if unknown."""
+        duties = getattr(self.settings, "duties", None)
+        rule = duties.rule(rule_id) if duties is not None else None
+        return rule.title(lang) if rule is not None else rule_id
+
+    @property
+    def repo_path(self) -> Path:
+        return self.settings.database_path
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _pages(total: int, size: int) -> int:
+    return max(1, -(-total // size))
+
+
+def _category_order(category_id: str) -> tuple[int, ...]:
+    return tuple(int(part) if part.isdigit() else 0 for part in category_id.split("."))
+
+
+def _clause_order(rubric: Rubric, clause_id: str) -> int:
+    return rubric.index_of(clause_id) if rubric.has_clause(clause_id) else 10**6
+
+
+def _label_in(rubric: Rubric, category_id: str) -> str:
+    try:
+        return rubric.category(category_id).label
+    except KeyError:
+        return category_id
+
+
+def _normalised(text: str) -> str:
+    return "".join(to_simplified(text).casefold().split())
+
+
+def match_sites(sites: list[Site], query: str) -> list[Site]:
+    """Sites whose name matches ``query``: exact, then containing, then close (either script, any case)."""
+    needle = _normalised(query)
+    if not needle:
+        return []
+    names = [(site, _normalised(site.name)) for site in sites]
+    exact = [site for site, name in names if name == needle]
+    if exact:
+        return exact
+    containing = [site for site, name in names if needle in name]
+    if containing:
+        return containing
+    # Every character of the query in order (拼音首字 aside, people type 阳光园 for 阳光花园).
+    ordered = [site for site, name in names if _in_order(needle, name)]
+    if ordered:
+        return ordered[:SITE_MATCHES]
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, needle, name).ratio(), site.name, site) for site, name in names),
+        key=lambda item: (-item[0], item[1]),
+    )
+    return [site for ratio, _, site in scored if ratio >= 0.5][:SITE_MATCHES]
+
+
+def _in_order(needle: str, name: str) -> bool:
+    rest = iter(name)
+    return len(needle) >= 2 and all(char in rest for char in needle)

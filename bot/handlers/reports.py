@@ -1,0 +1,456 @@
+"""The managers' view on Telegram: /summary /ranking /weak /site /report /export, buttons, the digest.
+
+Logic lives in bot.flows.reports. Callback data (checked against the database on every tap):
+  rs:<quarter>                 summary          rk:<quarter>:<page>   ranking page
+  rw:<quarter>:<page>[:<cat>]  weak clauses     rn:<quarter>:<page>   sites not inspected
+  rx:<quarter|all>             Excel export     rv:<site>             a site's view
+  rp:<inspection>              full report (also under submit notices: :func:`report_button`)
+  rz                           the page number between paging arrows (does nothing)
+A quarter is written ``2026Q2``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup
+from telegram.constants import ChatAction
+from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
+
+from bot.flows.access import Role
+from bot.flows.report_digest import Digest
+from bot.flows.report_periods import Quarter
+from bot.flows.reports import SITE_MATCHES, RankingPage, ReportRefusedError, Summary, WeakPage
+from bot.handlers.base import Turn, guarded
+from bot.handlers.router import router_of
+from bot.i18n import Texts
+from bot.services import Services, app_services
+from storage.users import UserRecord
+
+log = logging.getLogger(__name__)
+
+MANAGERS = frozenset({Role.MANAGER})
+# Inspectors may open the report of their own inspections (the button under their result).
+REPORT_READERS = frozenset({Role.MANAGER, Role.INSPECTOR})
+SITE_QUERY = "report_site"
+MESSAGE_LIMIT = 4000  # Telegram allows 4096 characters; keep a margin for entities
+DIGEST_CHECK_SECONDS = 300
+_QUARTER = r"\d{4}Q[1-4]"
+NOOP = "rz"  # the page number between the arrows: pressing it does nothing
+
+
+# -- what other features call -------------------------------------------------------------------
+
+
+def report_button(texts: Texts | Turn, lang: str, inspection_id: int) -> InlineKeyboardMarkup:
+    """The "full report" button, e.g. under the submit notice and the inspector's result."""
+    render = texts.services.texts.render if isinstance(texts, Turn) else texts.render
+    return InlineKeyboardMarkup([[Button(render(lang, "reports.btn_report"), callback_data=f"rp:{inspection_id}")]])
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Pieces under ``limit`` cut at blank lines, else at line ends (templates keep tags within a line)."""
+    pieces: list[str] = []
+    current = ""
+    for block in _blocks(text, limit):
+        candidate = f"{current}\n{block}" if current else block
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        current = block
+    if current:
+        pieces.append(current)
+    return pieces or [""]
+
+
+def _blocks(text: str, limit: int) -> list[str]:
+    blocks = []
+    for line in text.split("\n"):
+        while len(line) > limit:  # a single huge line: cut it (never happens with our templates)
+            blocks.append(line[:limit])
+            line = line[limit:]
+        blocks.append(line)
+    return blocks
+
+
+async def say_long(turn: Turn, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    pieces = split_message(text)
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        await turn.context.bot.send_message(turn.chat_id, piece, reply_markup=markup if last else None)
+
+
+# -- /summary and its buttons -------------------------------------------------------------------
+
+
+def summary_keyboard(turn: Turn, summary: Summary) -> InlineKeyboardMarkup:
+    q = summary.quarter.code
+    rows = [
+        [
+            Button(turn.text("reports.btn_ranking"), callback_data=f"rk:{q}:0"),
+            Button(turn.text("reports.btn_weak"), callback_data=f"rw:{q}:0"),
+        ]
+    ]
+    for line in summary.weakest:
+        rows.append([Button(turn.text("reports.btn_category", c=line), callback_data=f"rw:{q}:0:{line.category_id}")])
+    second = []
+    if summary.uninspected_count:
+        second.append(
+            Button(turn.text("reports.btn_pending", count=summary.uninspected_count), callback_data=f"rn:{q}:0")
+        )
+    second.append(Button(turn.text("reports.btn_export"), callback_data=f"rx:{q}"))
+    rows.append(second)
+    nav = [
+        Button(
+            turn.text("reports.btn_previous", q=summary.quarter.previous()),
+            callback_data=f"rs:{summary.quarter.previous().code}",
+        )
+    ]
+    if not summary.is_current:
+        following = summary.quarter.next()
+        nav.append(Button(turn.text("reports.btn_next", q=following), callback_data=f"rs:{following.code}"))
+    rows.append(nav)
+    return InlineKeyboardMarkup(rows)
+
+
+@guarded(MANAGERS)
+async def summary_command(turn: Turn) -> None:
+    flow = turn.services.reports
+    summary = await flow.summary(turn.caller, flow.quarter(_argument(turn)))
+    await turn.say("reports.summary", markup=summary_keyboard(turn, summary), s=summary)
+
+
+@guarded(MANAGERS)
+async def on_summary(turn: Turn) -> None:
+    quarter = _quarter(turn, _parts(turn)[1])
+    summary = await turn.services.reports.summary(turn.caller, quarter)
+    await turn.answer()
+    await turn.edit("reports.summary", markup=summary_keyboard(turn, summary), s=summary)
+
+
+@guarded(MANAGERS)
+async def on_pending(turn: Turn) -> None:
+    _, code, page = _parts(turn)
+    quarter = _quarter(turn, code)
+    pending = await turn.services.reports.pending_sites(turn.caller, quarter, int(page))
+    await turn.answer()
+    markup = _pager(pending.page, pending.pages, lambda p: f"rn:{quarter.code}:{p}")
+    if not _on_summary(turn):
+        await turn.edit("reports.pending", markup=markup, p=pending)
+    else:
+        await turn.say("reports.pending", markup=markup, p=pending)
+
+
+# -- /ranking -----------------------------------------------------------------------------------
+
+
+def ranking_keyboard(turn: Turn, ranking: RankingPage) -> InlineKeyboardMarkup:
+    rows = []
+    for left, right in _pairs(ranking.lines):
+        row = [Button(turn.text("reports.btn_site", line=left), callback_data=f"rv:{left.site_id}")]
+        if right is not None:
+            row.append(Button(turn.text("reports.btn_site", line=right), callback_data=f"rv:{right.site_id}"))
+        rows.append(row)
+    rows += _pager(ranking.page, ranking.pages, lambda p: f"rk:{ranking.quarter.code}:{p}").inline_keyboard
+    return InlineKeyboardMarkup(rows)
+
+
+@guarded(MANAGERS)
+async def ranking_command(turn: Turn) -> None:
+    flow = turn.services.reports
+    ranking = await flow.ranking(turn.caller, flow.quarter(_argument(turn)), 0)
+    await turn.say("reports.ranking", markup=ranking_keyboard(turn, ranking), r=ranking)
+
+
+@guarded(MANAGERS)
+async def on_ranking(turn: Turn) -> None:
+    _, code, page = _parts(turn)
+    ranking = await turn.services.reports.ranking(turn.caller, _quarter(turn, code), int(page))
+    await turn.answer()
+    if not _on_summary(turn):
+        await turn.edit("reports.ranking", markup=ranking_keyboard(turn, ranking), r=ranking)
+    else:
+        await turn.say("reports.ranking", markup=ranking_keyboard(turn, ranking), r=ranking)
+
+
+# -- /weak --------------------------------------------------------------------------------------
+
+
+def weak_markup(weak: WeakPage) -> InlineKeyboardMarkup:
+    suffix = f":{weak.category.category_id}" if weak.category else ""
+    return _pager(weak.page, weak.pages, lambda p: f"rw:{weak.quarter.code}:{p}{suffix}")
+
+
+@guarded(MANAGERS)
+async def weak_command(turn: Turn) -> None:
+    flow = turn.services.reports
+    weak = await flow.weak(turn.caller, flow.quarter(_argument(turn)), 0)
+    await say_long(turn, turn.text("reports.weak", w=weak), weak_markup(weak))
+
+
+@guarded(MANAGERS)
+async def on_weak(turn: Turn) -> None:
+    parts = _parts(turn)
+    quarter, page = _quarter(turn, parts[1]), int(parts[2])
+    category = parts[3] if len(parts) > 3 else None
+    weak = await turn.services.reports.weak(turn.caller, quarter, page, category)
+    await turn.answer()
+    if not _on_summary(turn):
+        await turn.edit("reports.weak", markup=weak_markup(weak), w=weak)
+    else:
+        await say_long(turn, turn.text("reports.weak", w=weak), weak_markup(weak))
+
+
+# -- /site --------------------------------------------------------------------------------------
+
+
+@guarded(MANAGERS)
+async def site_command(turn: Turn) -> None:
+    query = _argument(turn)
+    if not query:
+        sites = await turn.services.reports.visible_sites(turn.caller)
+        if not sites:
+            raise ReportRefusedError("no_sites")
+        if len(sites) <= SITE_MATCHES:
+            await _choose_site(turn, "", sites)
+            return
+        await turn.services.pending.set(turn.caller.user_id, SITE_QUERY, "", turn.now())
+        await turn.say("reports.site_usage")
+        return
+    await _find_site(turn, query)
+
+
+async def _find_site(turn: Turn, query: str) -> None:
+    sites = await turn.services.reports.find_sites(turn.caller, query)
+    if not sites:
+        await turn.say("reports.no_site_match", query=query[:60])
+    elif len(sites) == 1:
+        await send_site_view(turn, sites[0].id)
+    else:
+        await _choose_site(turn, query, sites[:SITE_MATCHES])
+
+
+async def _choose_site(turn: Turn, query: str, sites: Sequence) -> None:
+    rows = [[Button(site.name, callback_data=f"rv:{site.id}")] for site in sites]
+    await turn.say("reports.site_choices", markup=InlineKeyboardMarkup(rows), query=query[:60], count=len(sites))
+
+
+async def send_site_view(turn: Turn, site_id: int) -> None:
+    flow = turn.services.reports
+    view = await flow.site_view(turn.caller, site_id)
+    markup = None
+    if view.latest is not None:
+        markup = InlineKeyboardMarkup([[Button(turn.text("reports.btn_report"), callback_data=f"rp:{view.latest.id}")]])
+    await say_long(turn, turn.text("reports.site_view", v=view), None if view.scored_trend else markup)
+    if view.scored_trend:
+        await turn.context.bot.send_chat_action(turn.chat_id, ChatAction.UPLOAD_PHOTO)
+        png = await flow.trend_png(
+            view, turn.text("reports.chart_title", name=view.site.name), turn.text("reports.chart_no_data")
+        )
+        await turn.context.bot.send_photo(
+            turn.chat_id, png, caption=turn.text("reports.trend_line", v=view), reply_markup=markup
+        )
+
+
+@guarded(MANAGERS)
+async def on_site(turn: Turn) -> None:
+    site_id = int(_parts(turn)[1])
+    await turn.services.reports.visible_site(turn.caller, site_id)
+    await turn.answer()
+    await send_site_view(turn, site_id)
+
+
+async def text_for_reports(turn: Turn, text: str) -> bool:
+    """The site name asked for by a bare /site. False: not ours."""
+    pending = await turn.services.pending.get(turn.caller.user_id)
+    if pending is None or pending.kind != SITE_QUERY or not turn.caller.may(MANAGERS):
+        return False
+    await turn.services.pending.clear(turn.caller.user_id)
+    await _find_site(turn, text.strip())
+    return True
+
+
+# -- /report ------------------------------------------------------------------------------------
+
+
+@guarded(REPORT_READERS)
+async def report_command(turn: Turn) -> None:
+    argument = _argument(turn).lstrip("#№")
+    if not argument:
+        await turn.say("reports.report_usage")
+        return
+    if not argument.isdigit() or len(argument) > 12:
+        await turn.say("reports.bad_id", text=argument[:30])
+        return
+    await send_report(turn, int(argument))
+
+
+@guarded(REPORT_READERS)
+async def on_report(turn: Turn) -> None:
+    inspection_id = int(_parts(turn)[1])
+    await turn.services.reports.inspection_report(turn.caller, inspection_id)  # refuses before the spinner stops
+    await turn.answer()
+    await send_report(turn, inspection_id)
+
+
+async def send_report(turn: Turn, inspection_id: int) -> None:
+    flow = turn.services.reports
+    report = await flow.inspection_report(turn.caller, inspection_id)
+    bot, chat = turn.context.bot, turn.chat_id
+    await bot.send_chat_action(chat, ChatAction.UPLOAD_DOCUMENT)
+    html = await flow.render_report(report, turn.caller.lang)
+    day = report.submitted_local[:10]
+    name = f"{_file_safe(report.head.site_name)}-{day}-{report.head.id}"
+    caption = turn.text("reports.report_caption", head=report.head)
+    await bot.send_document(chat, html.encode("utf-8"), filename=f"{name}.html", caption=caption)
+    pdf = await flow.report_pdf(html, _work_dir(turn.services))
+    if pdf:
+        caption = turn.text("reports.report_pdf_caption", head=report.head)
+        await bot.send_document(chat, pdf, filename=f"{name}.pdf", caption=caption)
+
+
+# -- /export ------------------------------------------------------------------------------------
+
+
+@guarded(MANAGERS)
+async def export_command(turn: Turn) -> None:
+    await send_export(turn, _argument(turn) or None)
+
+
+@guarded(MANAGERS)
+async def on_export(turn: Turn) -> None:
+    code = _parts(turn)[1]
+    await turn.answer()
+    await send_export(turn, "all" if code == "all" else _quarter(turn, code).label)
+
+
+async def send_export(turn: Turn, period: str | None) -> None:
+    flow = turn.services.reports
+    flow.export_period(period)  # a bad period is refused before any work
+    await turn.context.bot.send_chat_action(turn.chat_id, ChatAction.UPLOAD_DOCUMENT)
+    headers = {
+        sheet: turn.text(f"reports.xlsx_{sheet}").split("|")
+        for sheet in ("inspections", "answers", "categories", "duties", "answer_names", "duty_status")
+    }
+    with tempfile.TemporaryDirectory(dir=_work_dir(turn.services)) as folder:
+        target = Path(folder) / "export.xlsx"
+        label = await flow.export(turn.caller, period, turn.caller.lang, headers, target)
+        stamp = datetime.now(turn.services.settings.tz).strftime("%Y%m%d")
+        filename = f"dudao-{'all' if label == 'all' else label}-{stamp}.xlsx"
+        with target.open("rb") as handle:
+            await turn.context.bot.send_document(
+                turn.chat_id, handle, filename=filename, caption=turn.text("reports.export_caption", label=label)
+            )
+
+
+# -- the weekly digest --------------------------------------------------------------------------
+
+
+async def send_due_digests(app: Application) -> int:
+    """Send the managers the latest due week's digest (once each); what the periodic job runs."""
+    svc = app_services(app)
+
+    async def send(person: UserRecord, lang: str, digest: Digest) -> bool:
+        text = svc.texts.render(lang, "reports.digest", d=digest)
+        ok = True
+        for piece in split_message(text):
+            ok = await svc.send_safely(app.bot, person.id, piece) and ok
+        return ok
+
+    return await svc.digests.run(send)
+
+
+async def _digest_tick(context: CallbackContext) -> None:
+    try:
+        await send_due_digests(context.application)
+    except Exception:
+        log.exception("the weekly digest check failed")
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _argument(turn: Turn) -> str:
+    return " ".join(turn.context.args or []).strip()
+
+
+def _parts(turn: Turn) -> list[str]:
+    query = turn.update.callback_query
+    assert query is not None
+    return (query.data or "").split(":")
+
+
+def _on_summary(turn: Turn) -> bool:
+    """Whether the pressed button sits on a summary: drill-downs from it open a new message,
+    while paging buttons edit their own message in place."""
+    query = turn.update.callback_query
+    markup = getattr(query.message, "reply_markup", None) if query is not None and query.message else None
+    if markup is None:
+        return False
+    return any(str(button.callback_data).startswith("rs:") for row in markup.inline_keyboard for button in row)
+
+
+def _quarter(turn: Turn, code: str) -> Quarter:
+    quarter = Quarter.parse(code)
+    if quarter is None:
+        raise ReportRefusedError("bad_quarter", text=code, example=turn.services.reports.current_quarter().label)
+    return turn.services.reports.quarter(quarter.label)
+
+
+def _pager(page: int, pages: int, data) -> InlineKeyboardMarkup:
+    nav = []
+    if page > 0:
+        nav.append(Button("◀", callback_data=data(page - 1)))
+    if pages > 1:
+        nav.append(Button(f"{page + 1}/{pages}", callback_data=NOOP))
+    if page < pages - 1:
+        nav.append(Button("▶", callback_data=data(page + 1)))
+    return InlineKeyboardMarkup([nav] if nav else [])
+
+
+def _pairs(items: Sequence) -> list[tuple]:
+    return [(items[i], items[i + 1] if i + 1 < len(items) else None) for i in range(0, len(items), 2)]
+
+
+def _file_safe(name: str) -> str:
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", name).strip("_")[:40] or "site"
+
+
+def _work_dir(services: Services) -> Path:
+    folder = services.settings.data_dir / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@guarded(MANAGERS)
+async def on_noop(turn: Turn) -> None:
+    await turn.answer()
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("summary", summary_command))
+    app.add_handler(CommandHandler("ranking", ranking_command))
+    app.add_handler(CommandHandler("weak", weak_command))
+    app.add_handler(CommandHandler("site", site_command))
+    app.add_handler(CommandHandler("report", report_command))
+    app.add_handler(CommandHandler("export", export_command))
+    app.add_handler(CallbackQueryHandler(on_summary, pattern=rf"^rs:{_QUARTER}$"))
+    app.add_handler(CallbackQueryHandler(on_ranking, pattern=rf"^rk:{_QUARTER}:\d{{1,4}}$"))
+    app.add_handler(CallbackQueryHandler(on_weak, pattern=rf"^rw:{_QUARTER}:\d{{1,4}}(:\d+\.\d+)?$"))
+    app.add_handler(CallbackQueryHandler(on_pending, pattern=rf"^rn:{_QUARTER}:\d{{1,4}}$"))
+    app.add_handler(CallbackQueryHandler(on_export, pattern=rf"^rx:({_QUARTER}|all)$"))
+    app.add_handler(CallbackQueryHandler(on_site, pattern=r"^rv:\d{1,12}$"))
+    app.add_handler(CallbackQueryHandler(on_report, pattern=r"^rp:\d{1,12}$"))
+    app.add_handler(CallbackQueryHandler(on_noop, pattern=f"^{NOOP}$"))
+    # First in line: it only claims a text while a bare /site waits for a name.
+    router_of(app).text.insert(0, text_for_reports)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(_digest_tick, interval=DIGEST_CHECK_SECONDS, first=30, name="reports:digest")
