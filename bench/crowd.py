@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import sqlite3
 import time
 
@@ -22,8 +23,18 @@ from tests.harness.driver import Person
 from tests.harness.media import make_png
 
 
-async def inspect_fully(person: Person, clauses: int) -> tuple[int, int]:
-    """One inspector's whole walk; returns (updates sent, photos sent)."""
+async def inspect_fully(person: Person, clauses: int, think: float) -> tuple[int, int]:
+    """One inspector's whole walk; returns (updates sent, photos sent).
+
+    ``think`` is the mean pause between taps (reading a clause, looking around): people on site do
+    not tap as fast as the bot answers, and a closed loop with no pause would only measure a queue.
+    """
+    rng = random.Random(person.user_id)
+
+    async def pause() -> None:
+        if think:
+            await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
+
     await person.send_command("inspect")
     picker = await person.wait_text("请选择要督导的项目", timeout=120)
     await person.press("阳光花园", picker.message_id)
@@ -32,10 +43,12 @@ async def inspect_fully(person: Person, clauses: int) -> tuple[int, int]:
     card = await person.wait_text("总 1/65", timeout=120)
     updates, photos = 3, 0
     for n in range(clauses):
+        await pause()
         await person.press_data(card.reply_markup["inline_keyboard"][0][0]["callback_data"], card.message_id)
         updates += 1
         card = await person.wait_text(f"总 {n + 2}/65" if n < 64 else "复核", timeout=120)
         if n % PHOTO_EVERY == 0 and n < 64:
+            await pause()
             await person.send_photo(make_png(seed=person.user_id * 100 + n))
             updates += 1
             photos += 1
@@ -43,14 +56,14 @@ async def inspect_fully(person: Person, clauses: int) -> tuple[int, int]:
     return updates, photos
 
 
-async def crowd(inspectors: int, clauses: int) -> int:
+async def crowd(inspectors: int, clauses: int, think: float) -> int:
     people = range(20001, 20001 + inspectors)
     async with FakeBotAPI() as api:
         async with bot_process(api, env={"BOT_MAX_MESSAGES_PER_SECOND": "100000"}) as bot:
             seed(bot.data_dir, people)
             await wait_ready(api)
             started = time.perf_counter()
-            results = await asyncio.gather(*(inspect_fully(api.person(p, "督导员"), clauses) for p in people))
+            results = await asyncio.gather(*(inspect_fully(api.person(p, "督导员"), clauses, think) for p in people))
             elapsed = time.perf_counter() - started
             with sqlite3.connect(bot.data_dir / "bot.sqlite3") as conn:
                 answers = conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
@@ -83,5 +96,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench crowd")
     parser.add_argument("--inspectors", type=int, default=200)
     parser.add_argument("--clauses", type=int, default=65)
+    parser.add_argument("--think", type=float, default=3.0, help="mean seconds between an inspector's taps")
     args, _ = parser.parse_known_args(argv)
-    return asyncio.run(crowd(args.inspectors, args.clauses))
+    print(f"{args.inspectors} inspectors, {args.clauses} clauses each, ~{args.think:g} s between taps")
+    return asyncio.run(crowd(args.inspectors, args.clauses, args.think))

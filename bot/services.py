@@ -5,21 +5,31 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from telegram import Bot, User
+from telegram import Bot, InlineKeyboardMarkup, User
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackContext
 
 from bot.clock import Clock, iso
 from bot.flows import people
 from bot.flows.access import Caller
+from bot.flows.duties import DutyFlow
 from bot.flows.inspection import InspectionFlow
+from bot.flows.people_audit import Audit
+from bot.flows.people_import import ImportFlow
+from bot.flows.people_manage import PeopleFlow
+from bot.flows.people_sites import SitesFlow
+from bot.flows.report_digest import DigestFlow
+from bot.flows.reports import ReportFlow
 from bot.i18n import Texts, language_from_telegram
 from config.settings import Settings
 from rubric.registry import RubricRegistry
 from storage.db import Database
+from storage.duties import DutyRepository
 from storage.files import FileStore
 from storage.inspections import InspectionRepository
 from storage.pending import PendingInputRepository
+from storage.people import AuditRepository, InvitationRepository, PeopleRepository
+from storage.reports import ReportRepository
 from storage.sites import SiteRepository
 from storage.users import UserRecord, UserRepository
 
@@ -39,6 +49,13 @@ class Services:
     pending: PendingInputRepository = field(init=False)
     files: FileStore = field(init=False)
     inspections: InspectionFlow = field(init=False)
+    duties: DutyFlow = field(init=False)
+    reports: ReportFlow = field(init=False)
+    digests: DigestFlow = field(init=False)
+    audit: Audit = field(init=False)
+    people: PeopleFlow = field(init=False)
+    site_admin: SitesFlow = field(init=False)
+    imports: ImportFlow = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.db)
@@ -54,6 +71,29 @@ class Services:
             settings=self.settings.inspection,
             default_edition=self.settings.default_edition,
         )
+        self.duties = DutyFlow(
+            repo=DutyRepository(self.db),
+            sites=self.sites,
+            users=self.users,
+            pending=self.pending,
+            files=self.files,
+            clock=self.clock,
+            settings=self.settings.duties,
+            tz=self.settings.tz,
+            max_file_mb=self.settings.inspection.max_photo_mb,
+            default_language=self.settings.default_language,
+            admin_ids=self.settings.admin_ids,
+        )
+        report_repo = ReportRepository(self.db)
+        self.reports = ReportFlow(report_repo, self.sites, self.rubrics, self.files, self.clock, self.settings)
+        self.digests = DigestFlow(self.reports, report_repo, self.users, self.clock, self.settings)
+        self.audit = Audit(AuditRepository(self.db), self.clock, self.settings.tz)
+        people_repo = PeopleRepository(self.db)
+        self.people = PeopleFlow(
+            people_repo, InvitationRepository(self.db), self.sites, self.audit, self.settings, self.clock
+        )
+        self.site_admin = SitesFlow(people_repo, self.sites, self.audit, self.clock)
+        self.imports = ImportFlow(people_repo, self.audit, self.clock)
 
     async def identify(self, user: User) -> Caller:
         return await people.identify(
@@ -63,15 +103,27 @@ class Services:
     def language_of(self, person: UserRecord) -> str:
         return person.language or language_from_telegram(person.tg_language, self.settings.default_language)
 
-    async def send_safely(self, bot: Bot, chat_id: int, text: str) -> bool:
+    async def send_safely(self, bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> bool:
         """A notice that must not fail the action that caused it. A 403 marks the person unreachable."""
         try:
-            await bot.send_message(chat_id, text)
+            await bot.send_message(chat_id, text, reply_markup=markup)
         except Forbidden:
             await self.users.mark_unreachable(chat_id, iso(self.clock.now()))
             return False
         except TelegramError as exc:
             log.warning("could not send a notice to %s: %s", chat_id, exc)
+            return False
+        return True
+
+    async def notify_site_group(self, bot: Bot, site_id: int, text: str) -> bool:
+        """Send a site's notice to its linked group chat. False: no group linked, or it failed (logged)."""
+        site = await self.sites.get(site_id)
+        if site is None or site.group_chat_id is None:
+            return False
+        try:
+            await bot.send_message(site.group_chat_id, text)
+        except TelegramError as exc:
+            log.warning("could not send a notice to the group of site %s: %s", site_id, exc)
             return False
         return True
 

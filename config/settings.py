@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from config.duties import DutySettings, parse_duty_settings
 
 LANGUAGES = ("zh-hans", "zh-hant", "en")
 DEFAULT_CONFIG_PATH = Path("config/local.toml")
@@ -47,6 +50,21 @@ class AccessSettings:
 
 
 @dataclass(frozen=True)
+class DigestSettings:
+    """The managers' weekly digest: sent on ``day`` (0 = Monday) at ``at`` in the configured zone."""
+
+    enabled: bool = True
+    day: int = 0
+    at: time = time(9, 0)
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    # Also send the full inspection report as PDF when headless Chromium is installed.
+    pdf: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     token: str = ""
     api_base_url: str = "https://api.telegram.org/bot"
@@ -57,11 +75,16 @@ class Settings:
     default_language: str = "zh-hans"
     log_level: str = "INFO"
     polling_timeout: int = 30
+    # Telegram's overall send limit; raise it only for a self-hosted Bot API server or paid broadcasts.
+    max_messages_per_second: int = 30
     default_edition: int = 2
     rubric_dirs: tuple[Path, ...] = ()
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
     inspection: InspectionSettings = field(default_factory=InspectionSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
+    duties: DutySettings = field(default_factory=DutySettings)
     config_path: Path | None = None
 
     @property
@@ -186,6 +209,31 @@ def _secret(value: Any) -> str:
     return text
 
 
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekday(value: Any) -> int:
+    text = str(value).strip().lower()
+    if text.isdigit() and 1 <= int(text) <= 7:
+        return int(text) - 1
+    for index, name in enumerate(_WEEKDAYS):
+        if text in (name, name[:3]):
+            return index
+    raise ValueError("must be a day of the week: monday..sunday, or 1-7 (1 = Monday)")
+
+
+def _clock_time(value: Any) -> time:
+    if isinstance(value, time):  # TOML's own local time, e.g. time = 09:00:00
+        return value.replace(second=0, microsecond=0)
+    text = _str(value)
+    hours, _, minutes = text.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError("must be a time of day as HH:MM, e.g. 09:00")
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ValueError("must be a time of day between 00:00 and 23:59")
+    return time(int(hours), int(minutes))
+
+
 # Each setting: TOML (section, key), its environment variable (or None), target field, converter.
 _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("bot", "token", "BOT_TOKEN", "token", _str),
@@ -197,6 +245,13 @@ _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("bot", "default_language", "BOT_DEFAULT_LANGUAGE", "default_language", _language),
     ("bot", "log_level", "BOT_LOG_LEVEL", "log_level", _log_level),
     ("polling", "timeout", None, "polling_timeout", _int_between(1, 50)),
+    (
+        "bot",
+        "max_messages_per_second",
+        "BOT_MAX_MESSAGES_PER_SECOND",
+        "max_messages_per_second",
+        _int_between(1, 100000),
+    ),
     ("rubric", "default_edition", "BOT_DEFAULT_EDITION", "default_edition", _int_between(1, 999)),
     ("rubric", "extra_dirs", None, "rubric_dirs", _paths),
     ("webhook", "enabled", "BOT_WEBHOOK_ENABLED", "webhook.enabled", _bool),
@@ -210,6 +265,10 @@ _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("inspection", "allow_skip_evidence", None, "inspection.allow_skip_evidence", _bool),
     ("access", "invite_ttl_days", None, "access.invite_ttl_days", _int_between(1, 365)),
     ("access", "notify_admins_of_requests", None, "access.notify_admins_of_requests", _bool),
+    ("digest", "enabled", None, "digest.enabled", _bool),
+    ("digest", "day", None, "digest.day", _weekday),
+    ("digest", "time", None, "digest.at", _clock_time),
+    ("reports", "pdf", None, "reports.pdf", _bool),
 )
 
 
@@ -236,6 +295,11 @@ def load_settings(env: Mapping[str, str] | None = None, config_path: Path | None
             raise ConfigError(f"{name}: {exc}") from None
 
     settings = _build(values, path)
+    try:
+        # [duties] holds tables of rules, so it has its own parser (config/duties.py).
+        settings = replace(settings, duties=parse_duty_settings(document.get("duties")))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     _check_consistency(settings)
     return settings
 
@@ -255,6 +319,8 @@ def _reject_unknown_keys(document: dict[str, Any]) -> None:
     for section, key, *_ in _SETTINGS:
         known.setdefault(section, set()).add(key)
     for section, body in document.items():
+        if section == "duties":
+            continue  # checked by parse_duty_settings
         if section not in known:
             raise ConfigError(f"[{section}]: unknown section (known: {', '.join(sorted(known))})")
         if not isinstance(body, dict):
@@ -265,7 +331,7 @@ def _reject_unknown_keys(document: dict[str, Any]) -> None:
 
 
 def _build(values: dict[str, Any], path: Path | None) -> Settings:
-    nested: dict[str, dict[str, Any]] = {"webhook": {}, "inspection": {}, "access": {}}
+    nested: dict[str, dict[str, Any]] = {"webhook": {}, "inspection": {}, "access": {}, "digest": {}, "reports": {}}
     flat: dict[str, Any] = {}
     for target, value in values.items():
         group, _, name = target.partition(".")
@@ -278,6 +344,8 @@ def _build(values: dict[str, Any], path: Path | None) -> Settings:
         webhook=WebhookSettings(**nested["webhook"]),
         inspection=InspectionSettings(**nested["inspection"]),
         access=AccessSettings(**nested["access"]),
+        digest=DigestSettings(**nested["digest"]),
+        reports=ReportSettings(**nested["reports"]),
         config_path=path,
     )
 

@@ -20,7 +20,9 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.flows.access import Role
 from bot.flows.errors import RefusedError
 from bot.flows.inspection import AnswerOutcome, ClauseCard, EvidenceOutcome, Result
+from bot.flows.people_audit import AuditAction
 from bot.handlers.base import Turn, guarded
+from bot.handlers.reports import report_button
 from bot.handlers.router import router_of
 from rubric.model import Answer
 
@@ -310,19 +312,25 @@ async def on_submit(turn: Turn) -> None:
     result = await turn.services.inspections.submit(turn.caller, _int(raw_id), mark_rest_na=action == "isn")
     await turn.answer()
     await turn.edit("inspect.submitted_line", site=result.site_name)
-    await turn.say("inspect.result", result=result)
+    await turn.say(
+        "inspect.result",
+        markup=report_button(turn.services.texts, turn.caller.lang, result.inspection_id),
+        result=result,
+    )
     await notify_submitted(turn, result)
 
 
 async def notify_submitted(turn: Turn, result: Result) -> None:
-    """Managers who see the site get a short notice in their own language."""
+    """Managers who see the site get a short notice in their own language; a linked site group too."""
     svc = turn.services
     for person in await svc.users.managers_of_site(result.site_id):
         if person.id == turn.caller.user_id:
             continue
         lang = svc.language_of(person)
         text = svc.texts.render(lang, "inspect.notice", result=result)
-        await svc.send_safely(turn.context.bot, person.id, text)
+        await svc.send_safely(turn.context.bot, person.id, text, report_button(svc.texts, lang, result.inspection_id))
+    group_text = svc.texts.render(svc.settings.default_language, "inspect.notice", result=result)
+    await svc.notify_site_group(turn.context.bot, result.site_id, group_text)
 
 
 @guarded(frozenset({Role.MANAGER}))
@@ -333,6 +341,9 @@ async def reopen(turn: Turn) -> None:
         return
     reason = " ".join(args[1:]).strip()
     row = await turn.services.inspections.reopen(turn.caller, int(args[0]), reason)
+    await turn.services.audit.record(
+        turn.caller.user_id, AuditAction.REOPEN, f"inspection:{row.id}", {"reason": reason}
+    )
     await turn.say("inspect.reopened", site=row.site_name, inspection_id=row.id)
     inspector = await turn.services.users.get(row.inspector_id)
     if inspector is not None:

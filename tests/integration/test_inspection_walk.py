@@ -277,6 +277,8 @@ async def test_a_manager_reopens_a_submitted_inspection_and_it_is_recorded(bot: 
         (inspection_id,),
     )
     assert (row["event"], row["actor_id"], row["detail"]) == ("reopened", 6001, "补充照片")
+    audit = await bot.services.db.fetchone("SELECT actor_id, action, target FROM audit_log WHERE action = 'reopen'")
+    assert (audit["actor_id"], audit["target"]) == (6001, f"inspection:{inspection_id}")
     await person.press_data(f"i:{inspection_id}:1.1.1:ok", current_card(person).message_id)
     await person.wait_text("✅ 一(一)1 符合")
     assert (await answers_in_db(bot, inspection_id))["1.1.1"] == "ok"
