@@ -23,6 +23,7 @@ class UserRecord:
     language: str | None
     active: bool
     roles: tuple[RoleGrant, ...]
+    unreachable: bool = False  # a send answered 403 since they last wrote to the bot
 
     @property
     def display_name(self) -> str:
@@ -53,11 +54,14 @@ class UserRepository:
         now: str,
         known: UserRecord | None,
     ) -> None:
-        """Insert or refresh what Telegram tells us of a person; writes only when something changed."""
-        if known and (known.first_name, known.username, known.tg_language) == (
-            first_name,
-            username,
-            tg_language,
+        """Insert or refresh what Telegram tells us of a person; writes only when something changed.
+
+        A person who writes to the bot can be reached again, so this also clears ``unreachable_at``.
+        """
+        if (
+            known
+            and not known.unreachable
+            and (known.first_name, known.username, known.tg_language) == (first_name, username, tg_language)
         ):
             return
         await self._db.execute(
@@ -65,7 +69,7 @@ class UserRepository:
                VALUES (?, ?, ?, ?, ?, ?)
                ON CONFLICT (id) DO UPDATE SET first_name = excluded.first_name,
                    username = excluded.username, tg_language = excluded.tg_language,
-                   updated_at = excluded.updated_at""",
+                   updated_at = excluded.updated_at, unreachable_at = NULL""",
             (user_id, first_name, username, tg_language, now, now),
         )
 
@@ -112,4 +116,5 @@ def _record(row: Row, grants: list[Row]) -> UserRecord:
         language=row["language"],
         active=bool(row["active"]),
         roles=tuple(RoleGrant(g["role"], g["site_id"], g["region"]) for g in grants),
+        unreachable=row["unreachable_at"] is not None,
     )

@@ -14,6 +14,7 @@ from telegram.ext import Application
 from bot.app import build_application, start_in_loop, stop_in_loop
 from bot.clock import ManualClock, iso
 from bot.services import Services, app_services
+from config.duties import DutySettings
 from config.settings import Settings
 from storage.db import Database
 from storage.sites import SiteRepository
@@ -75,6 +76,8 @@ def make_settings(api: FakeBotAPI, data_dir: Path, **overrides: object) -> Setti
         data_dir=data_dir,
         admin_ids=frozenset({ADMIN_ID}),
         polling_timeout=1,
+        # The duty engine only where a test asks for it: a moved clock must not send reminders elsewhere.
+        duties=DutySettings(enabled=False),
     )
     return replace(settings, **overrides) if overrides else settings
 

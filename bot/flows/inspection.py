@@ -43,6 +43,7 @@ class ClauseCard:
     """Everything one clause message shows."""
 
     inspection_id: int
+    site_id: int
     site_name: str
     clause: Clause
     category: Category
@@ -254,6 +255,7 @@ class InspectionFlow:
         found = evidence.get(clause_id)
         return ClauseCard(
             inspection_id=walk.id,
+            site_id=walk.row.site_id,
             site_name=walk.row.site_name,
             clause=rubric.clause(clause_id),
             category=rubric.category_of(clause_id),

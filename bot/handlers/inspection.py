@@ -18,10 +18,12 @@ from telegram import InlineKeyboardMarkup, Message
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flows.access import Role
+from bot.flows.duty_views import DutyClauseStatus
 from bot.flows.errors import RefusedError
 from bot.flows.inspection import AnswerOutcome, ClauseCard, EvidenceOutcome, Result
 from bot.flows.people_audit import AuditAction
 from bot.handlers.base import Turn, guarded
+from bot.handlers.duties import evidence_button
 from bot.handlers.reports import report_button
 from bot.handlers.router import router_of
 from rubric.model import Answer
@@ -37,7 +39,7 @@ ANSWER_ACTS = {a.value: a for a in Answer}
 # -- keyboards ----------------------------------------------------------------------------------
 
 
-def card_keyboard(turn: Turn, card: ClauseCard) -> InlineKeyboardMarkup:
+def card_keyboard(turn: Turn, card: ClauseCard, duty: DutyClauseStatus | None = None) -> InlineKeyboardMarkup:
     base = f"i:{card.inspection_id}:{card.clause.id}:"
 
     def answer_button(answer: Answer) -> Button:
@@ -57,6 +59,9 @@ def card_keyboard(turn: Turn, card: ClauseCard) -> InlineKeyboardMarkup:
             Button(turn.text("inspect.btn_back"), callback_data=base + "back"),
         ]
     )
+    evidence = evidence_button(turn, duty) if duty else None
+    if evidence:
+        rows.append([evidence])
     rows.append(
         [
             Button(turn.text("inspect.btn_skip"), callback_data=base + "skip"),
@@ -68,7 +73,18 @@ def card_keyboard(turn: Turn, card: ClauseCard) -> InlineKeyboardMarkup:
 
 
 async def send_card(turn: Turn, card: ClauseCard) -> Message:
-    return await turn.say("inspect.card", markup=card_keyboard(turn, card), card=card)
+    duty = await duty_for(turn, card)
+    return await turn.say("inspect.card", markup=card_keyboard(turn, card, duty), card=card, duty=duty)
+
+
+async def edit_card(turn: Turn, card: ClauseCard) -> None:
+    duty = await duty_for(turn, card)
+    await turn.edit("inspect.card", markup=card_keyboard(turn, card, duty), card=card, duty=duty)
+
+
+async def duty_for(turn: Turn, card: ClauseCard) -> DutyClauseStatus | None:
+    """Whether the site's periodic duty behind this clause (e.g. 二(一)4's quarterly report) is done."""
+    return await turn.services.duties.status_for_clause(card.site_id, card.clause.code)
 
 
 async def show_review(turn: Turn, inspection_id: int) -> None:
@@ -247,7 +263,7 @@ async def on_clause(turn: Turn) -> None:
             return
         await turn.answer("inspect.saved_toast", card=outcome.record)
         if outcome.needs_evidence:
-            await turn.edit("inspect.card", markup=card_keyboard(turn, outcome.record), card=outcome.record)
+            await edit_card(turn, outcome.record)
             await turn.say("inspect.need_evidence", card=outcome.record)
             return
         await close_card_and_move(turn, outcome, inspection_id)

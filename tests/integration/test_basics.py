@@ -115,3 +115,9 @@ async def test_a_blocked_person_is_marked_unreachable(bot: BotUnderTest):
     assert not await svc.send_safely(bot.app.bot, 5002, "hello")
     record = await svc.db.fetchval("SELECT unreachable_at FROM users WHERE id = 5002")
     assert record is not None
+    # Writing to the bot again makes the person reachable again.
+    bot.api.unblock(5002)
+    manager = bot.api.person(5002, "经理")
+    await manager.send_command("help")
+    await manager.wait_reply()
+    assert await svc.db.fetchval("SELECT unreachable_at FROM users WHERE id = 5002") is None

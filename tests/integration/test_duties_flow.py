@@ -365,3 +365,35 @@ async def test_group_reminders_and_evidence_in_english(botapi, tmp_path, clock):
         botapi.assert_no_errors()
     finally:
         await bot.stop()
+
+
+async def test_the_inspection_shows_the_duty_status_on_its_clause(bot: BotUnderTest):
+    t = await team(bot)
+    await tick(bot, Q2)
+    t.li.drain()
+    await t.li.press("已完成，上传材料", reminder(t.li, COMPLAINT).message_id)
+    await t.li.wait_text("可以发多个")
+    await t.li.send_document(b"%PDF-1.4 quarterly complaints", "2026Q1投诉分析.pdf")
+    await t.li.wait_text("已收到 1 个文件")
+    await t.li.press("确认完成")
+    await t.li.wait_reply()
+    await bot.add_person(5301, "inspector", "王督导", site_id=t.site_a)
+    inspector = bot.api.person(5301, "王督导")
+    await inspector.send_command("inspect")
+    await inspector.press("阳光花园", (await inspector.wait_text("请选择要督导的项目")).message_id)
+    await inspector.press("第 2 版", (await inspector.wait_text("版本")).message_id)
+    await inspector.wait_text("点类别可跳转")
+    await inspector.press("二(一) 客户投诉管理 0/4")
+    await inspector.wait_text("总 34/65")
+    for n in range(3):
+        await inspector.press("✅ 符合", inspector.last_message.message_id)
+        await inspector.wait_text(f"总 {35 + n}/65")
+    card = inspector.last_message
+    assert "二(一)4" in card.text and COMPLAINT in card.text and "小李" in card.text and "完成" in card.text
+    assert "📎 查看材料（1）" in card.buttons
+    await inspector.press("📎 查看材料（1）", card.message_id)
+    document = await inspector.wait_until(lambda messages: next((m for m in messages if m.document), None), 5)
+    assert document.document["file_name"] == "2026Q1投诉分析.pdf"
+    # A clause no duty serves shows no duty line.
+    await inspector.press("✅ 符合", card.message_id)
+    assert COMPLAINT not in (await inspector.wait_text("总 38/65")).text
