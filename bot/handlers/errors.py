@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -29,7 +30,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             lang = (known.language if known else None) or lang
         except Exception:
             pass
-    text = svc.texts.render(lang, "common.error")
+    # A database that is locked, read-only or full means this message was not saved: say so, so the
+    # person sends it again, instead of the generic "nothing saved is lost".
+    key = "common.save_failed" if isinstance(context.error, sqlite3.Error | OSError) else "common.error"
+    text = svc.texts.render(lang, key)
     if update.callback_query is not None:
         try:
             await update.callback_query.answer(text, show_alert=True)

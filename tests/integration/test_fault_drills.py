@@ -1,10 +1,11 @@
-"""Fault drills with a real bot process: SIGKILL mid-inspection, the Bot API failing for a while."""
+"""Fault drills: SIGKILL mid-inspection, the Bot API failing for a while, a database locked by another process."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import sqlite3
+import sys
 from pathlib import Path
 
 from bot.clock import SystemClock, iso
@@ -94,3 +95,35 @@ async def test_bot_api_5xx_for_a_while_then_recovers(botapi: FakeBotAPI, tmp_pat
         code, log = await stop_bot(process)
     assert code == 0, log
     assert process.returncode == 0
+
+
+async def test_a_database_locked_by_another_process_is_reported_and_recovers(bot, tmp_path):
+    from tests.integration.test_inspection_walk import inspector, start_walk
+
+    person, _ = await inspector(bot, "阳光花园")
+    await start_walk(person, "阳光花园")
+    card = person.last_message
+    locker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import sqlite3, sys, time\n"
+        "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "conn.execute('BEGIN EXCLUSIVE')\n"
+        "print('locked', flush=True)\n"
+        "sys.stdin.readline()\n",
+        str(bot.settings.database_path),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert (await locker.stdout.readline()).strip() == b"locked"
+    try:
+        query = await person.press("✅ 符合", card.message_id)
+        answer = await person.wait_callback_answer(query, timeout=15)
+        assert "没能保存" in answer.text
+    finally:
+        locker.stdin.write(b"\n")
+        await locker.wait()
+    assert await bot.services.db.fetchval("SELECT COUNT(*) FROM answers") == 0
+    await person.press("✅ 符合", card.message_id)
+    await person.wait_text("总 2/65")
+    assert await bot.services.db.fetchval("SELECT COUNT(*) FROM answers") == 1
