@@ -35,6 +35,8 @@ async def inspect_fully(person: Person, clauses: int, think: float) -> tuple[int
         if think:
             await asyncio.sleep(rng.uniform(0.5, 1.5) * think)
 
+    # "At once" on a site visit means within a few seconds, not the same millisecond.
+    await asyncio.sleep(rng.uniform(0, think))
     await person.send_command("inspect")
     picker = await person.wait_text("请选择要督导的项目", timeout=120)
     await person.press("阳光花园", picker.message_id)

@@ -147,6 +147,7 @@ class InspectionFlow:
     settings: InspectionSettings
     default_edition: int
     _remembered: set[str] = field(default_factory=set)
+    _remember_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     # -- choosing where -------------------------------------------------------------------------
 
@@ -554,11 +555,20 @@ class InspectionFlow:
         return rubric
 
     async def _remember(self, rubric: Rubric) -> None:
-        if rubric.content_hash not in self._remembered:
-            await self.repo.remember_rubric(
-                rubric.content_hash, rubric.id, rubric.edition, rubric.title, rubric.to_dict(), iso(self.clock.now())
-            )
-            self._remembered.add(rubric.content_hash)
+        """Store the rubric version's snapshot once; many inspectors starting at once wait for the first."""
+        if rubric.content_hash in self._remembered:
+            return
+        async with self._remember_lock:
+            if rubric.content_hash not in self._remembered:
+                await self.repo.remember_rubric(
+                    rubric.content_hash,
+                    rubric.id,
+                    rubric.edition,
+                    rubric.title,
+                    rubric.to_dict(),
+                    iso(self.clock.now()),
+                )
+                self._remembered.add(rubric.content_hash)
 
 
 def _first_unanswered(rubric: Rubric, answers: dict, after: str | None) -> Clause | None:
