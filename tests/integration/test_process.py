@@ -127,3 +127,62 @@ async def test_a_newer_database_is_refused_at_start(tmp_path):
     conn.close()
     code, _, err = await run_cli("run", env=bot_env(None, tmp_path, BOT_TOKEN="123:abc"))
     assert code == 3 and "newer version" in err
+
+
+async def test_webhook_mode_with_a_secret_token(botapi: FakeBotAPI, tmp_path):
+    import socket
+
+    import aiohttp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "bot.toml"
+    config.write_text('[webhook]\nlisten = "127.0.0.1"\n', encoding="utf-8")
+    env = bot_env(
+        botapi,
+        tmp_path,
+        BOT_CONFIG=str(config),
+        BOT_WEBHOOK_ENABLED="true",
+        BOT_WEBHOOK_URL="https://bot.example.org",
+        BOT_WEBHOOK_PORT=str(port),
+        BOT_WEBHOOK_SECRET="s3cret-token",
+    )
+    process = await start_bot(env)
+    try:
+        await botapi.wait_for(lambda: botapi.webhook, 20, "setWebhook")
+        assert botapi.webhook["url"] == "https://bot.example.org/telegram"
+        assert botapi.webhook["secret_token"] == "s3cret-token"
+        person = botapi.person(7001, "管理员")
+        update = await person.send_command("help")
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{port}/telegram"
+            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as bad:
+                assert bad.status == 403
+            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}) as ok:
+                assert ok.status == 200
+        assert "/start" in (await person.wait_reply(timeout=20)).text
+    finally:
+        code, log = await stop_bot(process)
+    assert code == 0, log
+    assert botapi.token not in log
+
+
+async def test_demo_runs_the_bot_in_the_terminal(tmp_path):
+    env = bot_env(None, tmp_path)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "demo",
+        cwd=REPO,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(b"/start\n:who 4\n/start\n:quit\n"), timeout=60)
+    text = out.decode()
+    assert process.returncode == 0, err.decode()
+    assert "这里是督导助手" in text and "not registered" in text
+    assert (tmp_path / "demo" / "bot.sqlite3").is_file()
