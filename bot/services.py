@@ -69,7 +69,6 @@ class Services:
             files=self.files,
             clock=self.clock,
             settings=self.settings.inspection,
-            default_edition=self.settings.default_edition,
         )
         self.duties = DutyFlow(
             repo=DutyRepository(self.db),

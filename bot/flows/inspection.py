@@ -145,7 +145,6 @@ class InspectionFlow:
     files: FileStore
     clock: Clock
     settings: InspectionSettings
-    default_edition: int
     _remembered: set[str] = field(default_factory=set)
     _remember_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -164,9 +163,6 @@ class InspectionFlow:
 
     def editions(self) -> list[int]:
         return self.rubrics.editions()
-
-    def outline_of(self, edition: int) -> Rubric:
-        return self.rubrics.get(edition)
 
     async def begin(self, caller: Caller, site_id: int, edition: int) -> Walk:
         """Open a draft on a site, or return the one the person already has there."""

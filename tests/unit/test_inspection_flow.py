@@ -40,7 +40,6 @@ async def setup(tmp_path):
         files=FileStore(tmp_path / "files"),
         clock=clock,
         settings=InspectionSettings(),
-        default_edition=2,
     )
     yield flow, clock, site_a, site_b
     await db.close()
