@@ -14,6 +14,7 @@ from config.duties import SHIPPED_RULES
 from rubric.registry import RubricRegistry
 from storage.migrate import migrate
 from tests.harness.botapi import FakeBotAPI
+from tests.harness.media import make_png
 from tests.integration.test_process import REPO, bot_env, start_bot, stop_bot
 
 INSPECTOR = 8101
@@ -211,3 +212,39 @@ async def test_sigkill_mid_fanout_loses_no_reminder(botapi: FakeBotAPI, tmp_path
     # once, never lost). At most the engine's concurrent senders can be in that state.
     assert duplicated <= WORKERS, counts
     assert min(counts) == 1
+
+
+def _mount(*args: str) -> bool:
+    import subprocess
+
+    return subprocess.run(["mount", *args], capture_output=True, check=False).returncode == 0
+
+
+async def test_a_read_only_files_directory_is_reported_and_recovers(bot, tmp_path):
+    """The evidence folder turns read-only under a running bot (root ignores chmod: a read-only bind
+    mount does it). Photos cannot be saved and the person is told; answers still are; then it heals."""
+    import pytest
+
+    from tests.integration.test_inspection_walk import current_card, inspector, start_walk
+
+    files = bot.settings.data_dir / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    if not (_mount("--bind", str(files), str(files)) and _mount("-o", "remount,bind,ro", str(files))):
+        pytest.skip("needs mount (root with CAP_SYS_ADMIN) to make a folder read-only")
+    try:
+        person, _ = await inspector(bot, "阳光花园")
+        await start_walk(person, "阳光花园")
+        await person.send_photo(make_png(seed=1))
+        await person.wait_text("没能保存", timeout=15)
+        assert await bot.services.db.fetchval("SELECT COUNT(*) FROM photos") == 0
+        await person.press("✅ 符合", current_card(person).message_id)
+        await person.wait_text("总 2/65")  # the database itself is fine
+    finally:
+        assert _mount("-o", "remount,bind,rw", str(files))
+        await asyncio.to_thread(_mount, "--make-private", str(files))
+        import subprocess
+
+        await asyncio.to_thread(subprocess.run, ["umount", str(files)], check=False)
+    await person.send_photo(make_png(seed=1))
+    await person.wait_text("保存 1 张照片")
+    assert await bot.services.db.fetchval("SELECT COUNT(*) FROM photos") == 1
