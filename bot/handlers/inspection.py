@@ -10,7 +10,6 @@ Callback data (checked against the database on every tap, so old buttons keep wo
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import InlineKeyboardButton as Button
@@ -77,9 +76,11 @@ async def send_card(turn: Turn, card: ClauseCard) -> Message:
     return await turn.say("inspect.card", markup=card_keyboard(turn, card, duty), card=card, duty=duty)
 
 
-async def edit_card(turn: Turn, card: ClauseCard) -> None:
+async def edit_card(turn: Turn, card: ClauseCard, previous: ClauseCard | None = None) -> None:
+    """Show ``card`` on the message whose button was pressed; ``previous`` heads it as a one-line record."""
     duty = await duty_for(turn, card)
-    await turn.edit("inspect.card", markup=card_keyboard(turn, card, duty), card=card, duty=duty)
+    markup = card_keyboard(turn, card, duty)
+    await turn.edit("inspect.card", markup=markup, card=card, duty=duty, previous=previous)
 
 
 async def duty_for(turn: Turn, card: ClauseCard) -> DutyClauseStatus | None:
@@ -124,8 +125,15 @@ async def show_walk_move(turn: Turn, outcome: AnswerOutcome | EvidenceOutcome, i
 
 
 async def close_card_and_move(turn: Turn, outcome: AnswerOutcome, inspection_id: int) -> None:
-    """Turn the answered card into its one-line record and show what comes next, both at once."""
-    await asyncio.gather(turn.edit("inspect.record", card=outcome.record), show_walk_move(turn, outcome, inspection_id))
+    """After an answer (or a skip) on a card: the same message becomes the next clause, headed by the
+    one-line record of the answer. The buttons stay where the thumb is, and one edit costs less than
+    an edit plus a new message. At the end the card keeps the record and the review follows."""
+    if outcome.next is not None:
+        await edit_card(turn, outcome.next, previous=outcome.record)
+        return
+    await turn.edit("inspect.record", card=outcome.record)
+    if outcome.finished:
+        await show_review(turn, inspection_id)
 
 
 # -- commands -----------------------------------------------------------------------------------
