@@ -23,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.update_processor import API_WAIT, TimedRequest
+from bot.update_processor import API_WAIT, TimedHTTPXRequest
 
 
 class TimingProcessor(BaseUpdateProcessor):
@@ -65,7 +65,7 @@ def main() -> None:
     timings: list[list[float]] = []
     app = (
         ApplicationBuilder()
-        .request(TimedRequest(connection_pool_size=256))
+        .request(TimedHTTPXRequest(connection_pool_size=256))
         .token(os.environ["BOT_TOKEN"])
         .base_url(os.environ["BOT_API_BASE_URL"])
         .base_file_url(os.environ["BOT_API_FILE_URL"])

@@ -17,6 +17,7 @@ from bot.handlers.menus import set_default_menus
 from bot.i18n import Texts
 from bot.scheduler import start_scheduler
 from bot.services import SERVICES_KEY, Services
+from bot.transport import AiohttpRequest
 from bot.update_processor import PerUserUpdateProcessor, TimedRequest
 from config.settings import Settings
 from rubric.registry import RubricRegistry
@@ -44,9 +45,13 @@ def build_application(
         if services:
             await services.db.close()
 
-    builder = ApplicationBuilder()
-    if timings is not None:
-        builder = builder.request(TimedRequest(connection_pool_size=256))
+    # aiohttp instead of PTB's default httpx transport: the same behaviour for much less CPU per call.
+    transport = TimedRequest if timings is not None else AiohttpRequest
+    builder = (
+        ApplicationBuilder()
+        .request(transport(connection_pool_size=256))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
+    )
     app = (
         builder.token(settings.token)
         .base_url(settings.api_base_url)

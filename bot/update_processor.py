@@ -17,21 +17,31 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 from telegram.request import HTTPXRequest
 
+from bot.transport import AiohttpRequest
+
 # Benchmarks only: seconds the current update spent waiting for Bot API answers.
 API_WAIT: ContextVar[list[float] | None] = ContextVar("api_wait", default=None)
 
 
-class TimedRequest(HTTPXRequest):
+class TimedRequestMixin:
     """Adds each Bot API call's duration to the current update's API_WAIT (benchmarks only)."""
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         waited = API_WAIT.get()
         started = time.perf_counter()
         try:
-            return await super().do_request(*args, **kwargs)
+            return await super().do_request(*args, **kwargs)  # type: ignore[misc]
         finally:
             if waited is not None:
                 waited[0] += time.perf_counter() - started
+
+
+class TimedRequest(TimedRequestMixin, AiohttpRequest):
+    """The bot's transport, timed."""
+
+
+class TimedHTTPXRequest(TimedRequestMixin, HTTPXRequest):
+    """PTB's default transport, timed (the echo-bot baseline)."""
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):

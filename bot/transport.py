@@ -1,0 +1,95 @@
+"""The bot's HTTP transport to the Bot API: a python-telegram-bot ``BaseRequest`` on aiohttp.
+
+PTB's default transport (httpx) costs about 1.5-2 ms of CPU per Bot API call on our 2-core
+machine, and every button tap needs at least two calls (answer the button, edit the card). aiohttp's
+client does the same work for much less (bench/RESULTS.md). Behaviour is PTB's: the same timeouts,
+``TimedOut`` and ``NetworkError`` for failures, status and body handed back for PTB to parse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from telegram._utils.defaultvalue import DefaultValue
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+_DEFAULT = BaseRequest.DEFAULT_NONE
+
+
+class AiohttpRequest(BaseRequest):
+    def __init__(
+        self,
+        connection_pool_size: int = 256,
+        read_timeout: float | None = 5.0,
+        write_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        media_write_timeout: float | None = 20.0,
+    ) -> None:
+        self._pool_size = connection_pool_size
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._connect_timeout = connect_timeout
+        self._media_write_timeout = media_write_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                headers={"User-Agent": self.USER_AGENT},
+            )
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = _DEFAULT,
+        write_timeout: Any = _DEFAULT,
+        connect_timeout: Any = _DEFAULT,
+        pool_timeout: Any = _DEFAULT,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
+        files = request_data.multipart_data if request_data else None
+        fields = request_data.json_parameters if request_data else None
+        # Timeouts left at PTB's defaults are this transport's own, as with PTB's HTTPXRequest.
+        read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
+        write = write_timeout
+        if isinstance(write, DefaultValue):
+            write = self._media_write_timeout if files else self._write_timeout
+        connect = self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
+        # aiohttp has no separate write timeout: a request may take as long as writing and reading.
+        total = None if read is None or write is None else read + write + (connect or 0)
+        timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
+        try:
+            async with self._session.request(method, url, data=_body(fields, files), timeout=timeout) as response:
+                return response.status, await response.read()
+        except TimeoutError as exc:
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
+
+
+def _body(fields: dict[str, str] | None, files: dict[str, Any] | None) -> Any:
+    """Form fields as PTB encoded them; files make it multipart, like httpx's ``files=``."""
+    if not files:
+        return fields or None
+    # Unquoted, as httpx sends them: Telegram shows a file named 翠湖天地.html, not %E7%BF%A0….html.
+    form = aiohttp.FormData(quote_fields=False)
+    for name, value in (fields or {}).items():
+        form.add_field(name, value)
+    for name, (filename, content, mime_type) in files.items():
+        form.add_field(name, content, filename=filename or name, content_type=mime_type)
+    return form
