@@ -17,6 +17,7 @@ from bot.clock import SystemClock, iso
 from bot.logging_setup import setup_logging
 from config.settings import Settings
 from storage.db import Database
+from storage.sites import SiteRepository
 from storage.users import UserRepository
 
 ADMIN, INSPECTOR, STAFF, VISITOR = 1001, 1002, 1003, 1004
@@ -72,16 +73,25 @@ async def _demo(settings: Settings) -> None:
         log_file.close()
 
 
+DEMO_SITES = (("阳光花园", "华东"), ("翠湖天地", "华东"))
+
+
 async def _seed_people(settings: Settings) -> None:
+    """Two sites, an inspector for both and staff of the first, so every role has something to do."""
     db = await Database.open(settings.database_path)
     try:
-        users = UserRepository(db)
+        users, sites = UserRepository(db), SiteRepository(db)
         now = iso(SystemClock().now())
-        for user_id, name, role in (
-            (INSPECTOR, "督导员 Inspector", "inspector"),
-            (STAFF, "客服 Staff", "staff"),
+        known = {site.name: site.id for site in await sites.visible_to(ADMIN, (), everything=True)}
+        for name, region in DEMO_SITES:
+            if name not in known:
+                known[name] = await sites.add(name, now, region)
+        first_site = known[DEMO_SITES[0][0]]
+        for user_id, name, role, site_id in (
+            (INSPECTOR, "督导员 Inspector", "inspector", None),
+            (STAFF, "客服 Staff", "staff", first_site),
         ):
             await users.touch(user_id, name, None, "zh-hans", now, await users.get(user_id))
-            await users.grant(user_id, role, now)
+            await users.grant(user_id, role, now, site_id=site_id)
     finally:
         await db.close()
