@@ -43,6 +43,9 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
+                # HTTPS_PROXY / HTTP_PROXY / NO_PROXY are honoured, as PTB's httpx transport does: where
+                # api.telegram.org is only reachable through a proxy, that is how the bot gets there.
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -25,6 +26,12 @@ from tests.harness.fixtures import botapi, botapi_in_thread
 __all__ = ["botapi", "botapi_in_thread"]
 
 ADMIN_ID = 9001
+
+# Everything in the tests talks to loopback: keep a machine's HTTP(S)_PROXY (the bot honours it,
+# as Telegram may only be reachable through one) away from the stand-in, here and in subprocesses.
+for _name in ("NO_PROXY", "no_proxy"):
+    _hosts = [h for h in os.environ.get(_name, "").split(",") if h]
+    os.environ[_name] = ",".join([*_hosts, *(h for h in ("127.0.0.1", "localhost") if h not in _hosts)])
 
 
 @dataclass
