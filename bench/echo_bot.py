@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.update_processor import API_WAIT, TimedHTTPXRequest
+from bot.update_processor import TimedHTTPXRequest, timed
 
 
 class TimingProcessor(BaseUpdateProcessor):
@@ -34,14 +33,7 @@ class TimingProcessor(BaseUpdateProcessor):
         self.timings = timings
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        waited = [0.0]
-        token = API_WAIT.set(waited)
-        started = time.perf_counter()
-        try:
-            await coroutine
-        finally:
-            API_WAIT.reset(token)
-            self.timings.append([time.perf_counter() - started, waited[0]])
+        await timed(coroutine, self.timings)
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -64,15 +64,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
             async with lock:
                 if self._timings is None:
                     await coroutine
-                    return
-                waited = [0.0]
-                token = API_WAIT.set(waited)
-                started = time.perf_counter()
-                try:
-                    await coroutine
-                finally:
-                    API_WAIT.reset(token)
-                    self._timings.append([time.perf_counter() - started, waited[0]])
+                else:
+                    await timed(coroutine, self._timings)
         finally:
             self._users[key] -= 1
             if not self._users[key]:
@@ -84,6 +77,18 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to release."""
+
+
+async def timed(coroutine: Awaitable[Any], timings: list[list[float]]) -> None:
+    """Await one update's handling and record [its duration, of which waiting for the Bot API]."""
+    waited = [0.0]
+    token = API_WAIT.set(waited)
+    started = time.perf_counter()
+    try:
+        await coroutine
+    finally:
+        API_WAIT.reset(token)
+        timings.append([time.perf_counter() - started, waited[0]])
 
 
 def _key(update: object) -> int | None:

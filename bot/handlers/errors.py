@@ -27,7 +27,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if user is not None:
         try:
             known = await svc.users.get(user.id)
-            lang = (known.language if known else None) or lang
+            if known is not None:
+                lang = svc.language_of(known)
         except Exception:
             pass
     # A database that is locked, read-only or full means this message was not saved: say so, so the

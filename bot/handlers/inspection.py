@@ -19,7 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.flows.access import Role
 from bot.flows.duty_views import DutyClauseStatus
 from bot.flows.errors import RefusedError
-from bot.flows.inspection import AnswerOutcome, ClauseCard, EvidenceOutcome, Result
+from bot.flows.inspection import AnswerOutcome, ClauseCard, Draft, EvidenceOutcome, Result
 from bot.flows.people_audit import AuditAction
 from bot.handlers.base import Turn, guarded
 from bot.handlers.duties import evidence_button
@@ -136,6 +136,12 @@ async def close_card_and_move(turn: Turn, outcome: AnswerOutcome, inspection_id:
         await show_review(turn, inspection_id)
 
 
+def drafts_keyboard(turn: Turn, drafts: list[Draft]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[Button(turn.text("inspect.draft_button", draft=d), callback_data=f"ic:{d.inspection_id}")] for d in drafts]
+    )
+
+
 # -- commands -----------------------------------------------------------------------------------
 
 
@@ -148,10 +154,7 @@ async def inspect(turn: Turn) -> None:
         await turn.say("inspect.no_sites")
         return
     if drafts:
-        rows = [
-            [Button(turn.text("inspect.draft_button", draft=d), callback_data=f"ic:{d.inspection_id}")] for d in drafts
-        ]
-        await turn.say("inspect.drafts", markup=InlineKeyboardMarkup(rows), drafts=drafts)
+        await turn.say("inspect.drafts", markup=drafts_keyboard(turn, drafts), drafts=drafts)
     if sites:
         await _send_site_page(turn, sites, page=0)
 
@@ -164,10 +167,7 @@ async def resume(turn: Turn) -> None:
     elif len(drafts) == 1:
         await _continue(turn, drafts[0].inspection_id)
     else:
-        rows = [
-            [Button(turn.text("inspect.draft_button", draft=d), callback_data=f"ic:{d.inspection_id}")] for d in drafts
-        ]
-        await turn.say("inspect.drafts", markup=InlineKeyboardMarkup(rows), drafts=drafts)
+        await turn.say("inspect.drafts", markup=drafts_keyboard(turn, drafts), drafts=drafts)
 
 
 async def _send_site_page(turn: Turn, sites: list, page: int, query: str | None = None) -> None:
@@ -308,16 +308,11 @@ async def on_clause(turn: Turn) -> None:
 
 @guarded(INSPECTORS)
 async def on_jump(turn: Turn) -> None:
-    _, raw_id, category_id = _data(turn).split(":")
-    card = await turn.services.inspections.jump(turn.caller, _int(raw_id), category_id)
-    await turn.answer()
-    await send_card(turn, card)
-
-
-@guarded(INSPECTORS)
-async def on_goto(turn: Turn) -> None:
-    _, raw_id, clause_id = _data(turn).split(":")
-    card = await turn.services.inspections.goto(turn.caller, _int(raw_id), clause_id)
+    """``it:<inspection>:<category>`` jumps to a category, ``iu:<inspection>:<clause>`` to a clause."""
+    kind, raw_id, target = _data(turn).split(":")
+    flow = turn.services.inspections
+    move = flow.jump if kind == "it" else flow.goto
+    card = await move(turn.caller, _int(raw_id), target)
     await turn.answer()
     await send_card(turn, card)
 
@@ -483,8 +478,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("resume", resume))
     app.add_handler(CommandHandler("reopen", reopen))
     app.add_handler(CallbackQueryHandler(on_clause, pattern=r"^i:\d+:[\d.\-]+:[a-z]+$"))
-    app.add_handler(CallbackQueryHandler(on_jump, pattern=r"^it:\d+:[\d.]+$"))
-    app.add_handler(CallbackQueryHandler(on_goto, pattern=r"^iu:\d+:[\d.]+$"))
+    app.add_handler(CallbackQueryHandler(on_jump, pattern=r"^i[tu]:\d+:[\d.]+$"))
     app.add_handler(CallbackQueryHandler(on_review, pattern=r"^ir:\d+$"))
     app.add_handler(CallbackQueryHandler(on_submit, pattern=r"^isn?:\d+$"))
     app.add_handler(CallbackQueryHandler(on_continue, pattern=r"^ic:\d+$"))
