@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import socket
 
 import pytest
@@ -46,3 +48,41 @@ async def test_timeouts_and_unreachable_servers_raise_ptbs_errors(botapi: FakeBo
         assert status == 200 and b'"ok":true' in body.replace(b" ", b"")
     finally:
         await request.shutdown()
+
+
+async def test_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch):
+    """Where api.telegram.org is only reachable through a proxy, calls go through it, with its login."""
+    seen: list[str] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append((await reader.readuntil(b"\r\n\r\n")).decode())
+        body = b'{"ok":true,"result":true}'
+        if not seen[-1].startswith("CONNECT"):  # a CONNECT is left unanswered: this proxy speaks no TLS
+            writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    address = f"http://duty:s3cret@127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    for name in ("NO_PROXY", "no_proxy", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", address)
+    monkeypatch.setenv("HTTPS_PROXY", address)
+    login = "Proxy-Authorization: Basic " + base64.b64encode(b"duty:s3cret").decode()
+    request = AiohttpRequest(connect_timeout=1, read_timeout=1)
+    await request.initialize()
+    try:
+        for _ in range(2):
+            status, body = await request.do_request("http://api.telegram.test/bot1:x/getMe", "POST")
+            assert status == 200 and body == b'{"ok":true,"result":true}'
+        with pytest.raises(NetworkError):
+            await request.do_request("https://api.telegram.test/bot1:x/getMe", "POST")
+    finally:
+        await request.shutdown()
+        server.close()
+    assert [head.split("\r\n")[0] for head in seen] == [
+        "POST http://api.telegram.test/bot1:x/getMe HTTP/1.1",
+        "POST http://api.telegram.test/bot1:x/getMe HTTP/1.1",
+        "CONNECT api.telegram.test:443 HTTP/1.1",
+    ]
+    assert all(login in head for head in seen)
