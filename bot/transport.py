@@ -8,6 +8,7 @@ client does the same work for much less (bench/RESULTS.md). Behaviour is PTB's: 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
@@ -19,6 +20,11 @@ from telegram.request import BaseRequest, RequestData
 from yarl import URL
 
 _DEFAULT = BaseRequest.DEFAULT_NONE
+
+
+class _JsonBody(aiohttp.BytesPayload):
+    def __init__(self, value: bytes) -> None:
+        super().__init__(value, content_type="application/json")
 
 
 class AiohttpRequest(BaseRequest):
@@ -113,9 +119,13 @@ def _proxy_arguments(url: str) -> dict[str, Any]:
 
 
 def _body(fields: dict[str, str] | None, files: dict[str, Any] | None) -> Any:
-    """Form fields as PTB encoded them; files make it multipart, like httpx's ``files=``."""
+    """The fields as PTB encoded them, as JSON; files make it multipart, like httpx's ``files=``.
+
+    The Bot API takes a JSON body as it takes a form, and json.dumps costs a fraction of aiohttp's
+    form encoding (a multipart writer and a percent-encoding of every Chinese character).
+    """
     if not files:
-        return fields or None
+        return _JsonBody(json.dumps(fields).encode()) if fields else None
     # Unquoted, as httpx sends them: Telegram shows a file named 翠湖天地.html, not %E7%BF%A0….html.
     form = aiohttp.FormData(quote_fields=False)
     for name, value in (fields or {}).items():
