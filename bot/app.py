@@ -35,7 +35,9 @@ def build_application(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = await Database.open(settings.database_path)
         rubrics = RubricRegistry.load(settings.rubric_dirs)
-        app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db, texts=Texts(), clock=clock, rubrics=rubrics)
+        texts = Texts()
+        texts.compile_all()
+        app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db, texts=texts, clock=clock, rubrics=rubrics)
         await set_default_menus(app)
         await start_scheduler(app)  # the duty engine: requeue interrupted sends, tick every few seconds
         log.info("bot @%s ready (data in %s)", app.bot.username, settings.data_dir)

@@ -8,6 +8,7 @@ autoescaping keeps names and notes typed by people from breaking it.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +34,12 @@ def language_from_telegram(code: str | None, default: str = "zh-hans") -> str:
 
 
 class Texts:
+    """Renders texts. Compiled templates are shared by every ``Texts`` on the same folder in the process."""
+
     def __init__(self, folder: Path = TEMPLATES_DIR) -> None:
-        self._env = Environment(
-            loader=FileSystemLoader(folder),
-            autoescape=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            undefined=StrictUndefined,
-        )
-        self._env.filters["script"] = _script_filter
-        self._modules: dict[tuple[str, str], Any] = {}
+        self._folder = folder
+        self._env = _environment(folder)
+        self._modules = _MODULES.setdefault(folder, {})
 
     def render(self, lang: str, key: str, **context: Any) -> str:
         module_name, _, macro_name = key.partition(".")
@@ -51,6 +48,12 @@ class Texts:
         if macro is None:
             raise KeyError(f"no text {key!r} for {lang}")
         return str(macro(**context)).strip()
+
+    def compile_all(self) -> None:
+        """Compile every template now, so that no one's first message waits for it (about 0.5 s)."""
+        for lang in LANGUAGES:
+            for module_name in self.modules(lang):
+                self._module(lang, module_name)
 
     def _module(self, lang: str, module_name: str) -> Any:
         cache_key = (lang, module_name)
@@ -65,7 +68,24 @@ class Texts:
         return {name for name in dir(module) if not name.startswith("_")}
 
     def modules(self, lang: str) -> list[str]:
-        return sorted(path.stem for path in (TEMPLATES_DIR / lang).glob("*.j2"))
+        return sorted(path.stem for path in (self._folder / lang).glob("*.j2"))
+
+
+_MODULES: dict[Path, dict[tuple[str, str], Any]] = {}
+
+
+@functools.cache
+def _environment(folder: Path) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,
+        auto_reload=False,  # macros that import another template would stat() its file on every call
+    )
+    env.filters["script"] = _script_filter
+    return env
 
 
 def _script_filter(text: str, lang: str) -> str:
