@@ -131,6 +131,10 @@ async def test_back_changes_an_answer_and_the_outline_jumps(bot: BotUnderTest):
     await person.press("二(三) 钥匙管理 0/4")
     card = await person.wait_text("(三)钥匙管理 · 1/4 · 总 41/65")
     assert "二(三)1" in card.text
+    # Cards are edited in place as HTML, without link previews, as every message the bot sends.
+    edits = bot.api.calls("editMessageText")
+    assert len(edits) >= 2
+    assert all(e["parse_mode"] == "HTML" and e["link_preview_options"] == {"is_disabled": True} for e in edits)
 
 
 async def test_double_tap_and_stale_button_after_submit(bot: BotUnderTest):
