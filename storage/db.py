@@ -8,16 +8,18 @@ goes through :meth:`Database.write`, which holds an asyncio lock around ``BEGIN 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from storage.migrate import latest_version, migrate
 
 Row = aiosqlite.Row
+T = TypeVar("T")
 
 
 class Database:
@@ -51,6 +53,28 @@ class Database:
                 await self._conn.rollback()
                 raise
             await self._conn.commit()
+
+    async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` as one write transaction in a single trip to aiosqlite's thread.
+
+        For writes on the hot path: :meth:`write` costs a trip per statement plus BEGIN and COMMIT,
+        and each trip is a thread handoff (~70 µs of CPU). ``work`` runs on that thread with the plain
+        sqlite3 connection; it must not await or touch the event loop. Rolled back if it raises.
+        """
+
+        def run() -> T:
+            conn = self._conn._conn  # the sqlite3 connection, used only on its own thread
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(conn)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+            return result
+
+        async with self._lock:
+            return await self._conn._execute(run)
 
     # execute_fetchall is one trip to aiosqlite's thread; execute + fetch + close would be three.
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:

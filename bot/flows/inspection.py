@@ -481,8 +481,7 @@ class InspectionFlow:
         if walk.row.awaiting == AWAITING_EVIDENCE and walk.row.cursor == clause_id:
             moved = await self._advance(walk, clause_id, skip=False)
             return EvidenceOutcome(card=moved.record, added=added, next=moved.next, finished=moved.finished)
-        card = await self.card(await self._walk(await self._row(walk.id)), clause_id)
-        return EvidenceOutcome(card=card, added=added)
+        return EvidenceOutcome(card=await self.card(walk, clause_id), added=added)
 
     async def _score(self, walk: Walk) -> tuple[ScoreReport, tuple[FindingLine, ...]]:
         answers = {k: v.answer for k, v in (await self.repo.answers(walk.id)).items()}

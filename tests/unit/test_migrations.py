@@ -1,3 +1,4 @@
+import asyncio
 import sqlite3
 
 import pytest
@@ -64,3 +65,35 @@ def test_backup_copies_a_live_database(tmp_path):
     conn = sqlite3.connect(tmp_path / "copy" / "b.sqlite3")
     assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == migrate.latest_version()
     conn.close()
+
+
+async def test_a_one_trip_transaction_commits_or_leaves_nothing(tmp_path):
+    db = await Database.open(tmp_path / "bot.sqlite3")
+    try:
+        now = "2026-11-27T00:00:00+00:00"
+
+        def add_site(name: str, fail: bool = False):
+            def work(conn: sqlite3.Connection) -> int:
+                site = conn.execute("INSERT INTO sites (name, created_at) VALUES (?, ?)", (name, now)).lastrowid
+                if fail:
+                    raise sqlite3.IntegrityError("second statement failed")
+                return site
+
+            return work
+
+        assert await db.transaction(add_site("阳光花园")) == 1
+        with pytest.raises(sqlite3.IntegrityError):
+            await db.transaction(add_site("翠湖天地", fail=True))
+
+        # Interleaved with a multi-statement write(), neither sees the other half done.
+        async def slow_write() -> None:
+            async with db.write() as conn:
+                await conn.execute("INSERT INTO sites (name, created_at) VALUES ('甲', ?)", (now,))
+                await asyncio.sleep(0.05)
+                await conn.execute("INSERT INTO sites (name, created_at) VALUES ('乙', ?)", (now,))
+
+        await asyncio.gather(slow_write(), db.transaction(add_site("丙")))
+        names = [row["name"] for row in await db.fetchall("SELECT name FROM sites ORDER BY id")]
+        assert names == ["阳光花园", "甲", "乙", "丙"]
+    finally:
+        await db.close()
