@@ -54,16 +54,19 @@ class Database:
                 raise
             await self._conn.commit()
 
-    async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work`` as one write transaction in a single trip to aiosqlite's thread.
+    # The hot path (a button tap) uses read() and transaction(): each aiosqlite call is a thread
+    # handoff costing ~70 µs of CPU, and these do several statements in one. ``work`` runs on
+    # aiosqlite's thread with the plain sqlite3 connection; it must not await or touch the event loop.
 
-        For writes on the hot path: :meth:`write` costs a trip per statement plus BEGIN and COMMIT,
-        and each trip is a thread handoff (~70 µs of CPU). ``work`` runs on that thread with the plain
-        sqlite3 connection; it must not await or touch the event loop. Rolled back if it raises.
-        """
+    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Several reads in a single trip to aiosqlite's thread."""
+        return await self._conn._execute(lambda: work(self._conn._conn))
+
+    async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """One write transaction in a single trip to aiosqlite's thread; rolled back if ``work`` raises."""
 
         def run() -> T:
-            conn = self._conn._conn  # the sqlite3 connection, used only on its own thread
+            conn = self._conn._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = work(conn)

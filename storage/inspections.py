@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,15 @@ class StoredAnswer:
     answered_at: str
 
 
+@dataclass(frozen=True)
+class InspectionState:
+    """An inspection with its answers and evidence, read together."""
+
+    row: InspectionRow
+    answers: dict[str, StoredAnswer]
+    evidence: dict[str, ClauseEvidence]
+
+
 def _inspection(row: Row) -> InspectionRow:
     return InspectionRow(
         id=row["id"],
@@ -63,6 +73,28 @@ def _inspection(row: Row) -> InspectionRow:
 
 
 _SELECT = "SELECT i.*, s.name AS site_name FROM inspections i JOIN sites s ON s.id = i.site_id"
+_ANSWERS = "SELECT clause_id, answer, answered_at FROM answers WHERE inspection_id = ?"
+# Notes in the order written, and photo counts (text NULL) per clause: one query for both.
+_EVIDENCE = """SELECT clause_id, text, 0 AS photos, id FROM notes WHERE inspection_id = ?
+               UNION ALL
+               SELECT clause_id, NULL, COUNT(*), 0 FROM photos WHERE inspection_id = ? GROUP BY clause_id
+               ORDER BY id"""
+
+
+def _answers(rows: Iterable[Row]) -> dict[str, StoredAnswer]:
+    return {row["clause_id"]: StoredAnswer(row["clause_id"], row["answer"], row["answered_at"]) for row in rows}
+
+
+def _evidence(rows: Iterable[Row]) -> dict[str, ClauseEvidence]:
+    notes: dict[str, list[str]] = {}
+    photos: dict[str, int] = {}
+    for row in rows:
+        if row["text"] is None:
+            photos[row["clause_id"]] = row["photos"]
+        else:
+            notes.setdefault(row["clause_id"], []).append(row["text"])
+    clauses = set(notes) | set(photos)
+    return {clause: ClauseEvidence(tuple(notes.get(clause, ())), photos.get(clause, 0)) for clause in clauses}
 
 
 class InspectionRepository:
@@ -165,10 +197,20 @@ class InspectionRepository:
         return await self._db.transaction(store)
 
     async def answers(self, inspection_id: int) -> dict[str, StoredAnswer]:
-        rows = await self._db.fetchall(
-            "SELECT clause_id, answer, answered_at FROM answers WHERE inspection_id = ?", (inspection_id,)
-        )
-        return {row["clause_id"]: StoredAnswer(row["clause_id"], row["answer"], row["answered_at"]) for row in rows}
+        return _answers(await self._db.fetchall(_ANSWERS, (inspection_id,)))
+
+    async def state(self, inspection_id: int) -> InspectionState | None:
+        """The inspection, its answers and its evidence in one trip to the database (the tap path)."""
+
+        def read(conn: sqlite3.Connection) -> InspectionState | None:
+            row = conn.execute(f"{_SELECT} WHERE i.id = ?", (inspection_id,)).fetchone()
+            if row is None:
+                return None
+            answers = conn.execute(_ANSWERS, (inspection_id,)).fetchall()
+            evidence = conn.execute(_EVIDENCE, (inspection_id, inspection_id)).fetchall()
+            return InspectionState(_inspection(row), _answers(answers), _evidence(evidence))
+
+        return await self._db.read(read)
 
     async def fill_unanswered(self, inspection_id: int, rows: list[tuple[str, str]], now: str) -> None:
         """Mark (clause_id, category_id) pairs 不适用 (review: "mark the rest N/A")."""
@@ -230,24 +272,7 @@ class InspectionRepository:
         return await self._db.transaction(store)
 
     async def evidence(self, inspection_id: int) -> dict[str, ClauseEvidence]:
-        rows = await self._db.fetchall(
-            """SELECT clause_id, text, 0 AS photos, id FROM notes WHERE inspection_id = ?
-               UNION ALL
-               SELECT clause_id, NULL, COUNT(*), 0 FROM photos WHERE inspection_id = ? GROUP BY clause_id
-               ORDER BY id""",
-            (inspection_id, inspection_id),
-        )
-        notes: dict[str, list[str]] = {}
-        photos: dict[str, int] = {}
-        for row in rows:
-            if row["text"] is None:
-                photos[row["clause_id"]] = row["photos"]
-            else:
-                notes.setdefault(row["clause_id"], []).append(row["text"])
-        return {
-            clause: ClauseEvidence(tuple(notes.get(clause, ())), photos.get(clause, 0))
-            for clause in set(notes) | set(photos)
-        }
+        return _evidence(await self._db.fetchall(_EVIDENCE, (inspection_id, inspection_id)))
 
     # -- submit ---------------------------------------------------------------------------------
 

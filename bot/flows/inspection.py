@@ -215,14 +215,7 @@ class InspectionFlow:
     # -- walking --------------------------------------------------------------------------------
 
     async def load(self, caller: Caller, inspection_id: int, for_change: bool = False) -> Walk:
-        row = await self.repo.get(inspection_id)
-        if row is None:
-            raise RefusedError(Refusal.NOT_FOUND)
-        if row.inspector_id != caller.user_id:
-            raise RefusedError(Refusal.NOT_YOURS)
-        if for_change and row.submitted:
-            raise RefusedError(Refusal.SUBMITTED, site=row.site_name)
-        return await self._walk(row)
+        return await self._walk(_checked(await self.repo.get(inspection_id), caller, for_change))
 
     async def active(self, caller: Caller) -> Walk | None:
         """The draft a free text or photo belongs to: the last one touched, unless paused."""
@@ -232,9 +225,19 @@ class InspectionFlow:
         return await self._walk(row)
 
     async def card(self, walk: Walk, clause_id: str) -> ClauseCard:
-        answers = {k: v.answer for k, v in (await self.repo.answers(walk.id)).items()}
-        row = await self._row(walk.id)
-        return self._card(walk, clause_id, answers, await self.repo.evidence(walk.id), row.cursor, row.awaiting)
+        return (await self._cards(walk, clause_id))[0]
+
+    async def _cards(self, walk: Walk, *clause_ids: str) -> list[ClauseCard]:
+        """Cards as the inspection stands now, from one read of it."""
+        state = await self.repo.state(walk.id)
+        if state is None:
+            raise RefusedError(Refusal.NOT_FOUND)
+        now = Walk(state.row, walk.rubric)
+        answers = {k: v.answer for k, v in state.answers.items()}
+        return [
+            self._card(now, clause_id, answers, state.evidence, state.row.cursor, state.row.awaiting)
+            for clause_id in clause_ids
+        ]
 
     def _card(
         self,
@@ -269,12 +272,14 @@ class InspectionFlow:
         )
 
     async def answer(self, caller: Caller, inspection_id: int, clause_id: str, answer: Answer) -> AnswerOutcome:
-        walk = await self.load(caller, inspection_id, for_change=True)
+        state = await self.repo.state(inspection_id)  # the tap path: one read for all it needs
+        walk = await self._walk(_checked(state.row if state else None, caller, for_change=True))
+        assert state is not None  # _checked refuses a missing inspection
         rubric, row = walk.rubric, walk.row
         if not rubric.has_clause(clause_id):
             raise RefusedError(Refusal.NO_CLAUSE)
-        answers = {k: v.answer for k, v in (await self.repo.answers(walk.id)).items()}
-        evidence = await self.repo.evidence(walk.id)
+        answers = {k: v.answer for k, v in state.answers.items()}
+        evidence = state.evidence
         on_cursor = row.cursor == clause_id
         waiting_here = on_cursor and row.awaiting == AWAITING_EVIDENCE
         if answers.get(clause_id) == answer.value and (not on_cursor or waiting_here):
@@ -334,7 +339,7 @@ class InspectionFlow:
         previous = walk.rubric.previous_clause(clause_id) if walk.rubric.has_clause(clause_id) else None
         target = previous or walk.rubric.clause(clause_id)
         await self.repo.set_cursor(walk.id, target.id, iso(self.clock.now()))
-        return await self.card(await self._walk(await self._row(walk.id)), target.id)
+        return await self.card(walk, target.id)
 
     async def jump(self, caller: Caller, inspection_id: int, category_id: str) -> ClauseCard:
         walk = await self.load(caller, inspection_id, for_change=True)
@@ -347,14 +352,14 @@ class InspectionFlow:
         answers = await self.repo.answers(walk.id)
         target = next((c for c in category.clauses if c.id not in answers), category.clauses[0])
         await self.repo.set_cursor(walk.id, target.id, iso(self.clock.now()))
-        return await self.card(await self._walk(await self._row(walk.id)), target.id)
+        return await self.card(walk, target.id)
 
     async def goto(self, caller: Caller, inspection_id: int, clause_id: str) -> ClauseCard:
         walk = await self.load(caller, inspection_id, for_change=True)
         if not walk.rubric.has_clause(clause_id):
             raise RefusedError(Refusal.NO_CLAUSE)
         await self.repo.set_cursor(walk.id, clause_id, iso(self.clock.now()))
-        return await self.card(await self._walk(await self._row(walk.id)), clause_id)
+        return await self.card(walk, clause_id)
 
     async def pause(self, caller: Caller, inspection_id: int) -> Draft:
         walk = await self.load(caller, inspection_id, for_change=True)
@@ -464,11 +469,10 @@ class InspectionFlow:
         else:
             target = _first_unanswered(walk.rubric, {k: v.answer for k, v in answers.items()}, after=clause_id)
         await self.repo.set_cursor(walk.id, target.id if target else None, iso(self.clock.now()))
-        walk = await self._walk(await self._row(walk.id))
-        record = await self.card(walk, clause_id)
         if target is None:
-            return AnswerOutcome(record=record, changed=False, finished=True)
-        return AnswerOutcome(record=record, changed=False, next=await self.card(walk, target.id))
+            return AnswerOutcome(record=await self.card(walk, clause_id), changed=False, finished=True)
+        record, following = await self._cards(walk, clause_id, target.id)
+        return AnswerOutcome(record=record, changed=False, next=following)
 
     async def _evidence_target(self, caller: Caller, inspection_id: int, clause_id: str) -> Walk:
         walk = await self.load(caller, inspection_id, for_change=True)
@@ -564,6 +568,17 @@ class InspectionFlow:
                     iso(self.clock.now()),
                 )
                 self._remembered.add(rubric.content_hash)
+
+
+def _checked(row: InspectionRow | None, caller: Caller, for_change: bool) -> InspectionRow:
+    """The inspection, if ``caller`` may see it (and change it, with ``for_change``)."""
+    if row is None:
+        raise RefusedError(Refusal.NOT_FOUND)
+    if row.inspector_id != caller.user_id:
+        raise RefusedError(Refusal.NOT_YOURS)
+    if for_change and row.submitted:
+        raise RefusedError(Refusal.SUBMITTED, site=row.site_name)
+    return row
 
 
 def _first_unanswered(rubric: Rubric, answers: dict, after: str | None) -> Clause | None:
