@@ -40,8 +40,17 @@ class Texts:
         self._folder = folder
         self._env = _environment(folder)
         self._modules = _MODULES.setdefault(folder, {})
+        self._fixed: dict[tuple[str, str], str] = {}  # texts without values, rendered once
 
     def render(self, lang: str, key: str, **context: Any) -> str:
+        if not context:  # labels such as a clause card's ten buttons: the same every time
+            cached = self._fixed.get((lang, key))
+            if cached is None:
+                cached = self._fixed[(lang, key)] = self._render(lang, key)
+            return cached
+        return self._render(lang, key, **context)
+
+    def _render(self, lang: str, key: str, **context: Any) -> str:
         module_name, _, macro_name = key.partition(".")
         module = self._module(lang if lang in LANGUAGES else "zh-hans", module_name)
         macro = getattr(module, macro_name, None)
