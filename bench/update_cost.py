@@ -135,7 +135,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench update_cost")
     parser.add_argument("--inspectors", type=int, default=4)
     parser.add_argument("--clauses", type=int, default=65)
-    parser.add_argument("--rounds", type=int, default=3, help="bot and echo runs, alternating; the median counts")
+    parser.add_argument("--rounds", type=int, default=5, help="bot and echo runs, alternating; the median counts")
     args, _ = parser.parse_known_args(argv)
     rounds = [asyncio.run(measure(args.inspectors, args.clauses)) for _ in range(args.rounds)]
     rows = [("round", "", "updates", "CPU ms/update", "bot-side mean ms", "handling p50 ms (incl. Bot API)")]
