@@ -93,6 +93,7 @@ class OutboxRow:
     status: str
     attempts: int
     message_id: int | None
+    interrupted: bool = False  # a crash cut its send short: it may have arrived already
 
 
 _DUTY_SELECT = """
@@ -142,6 +143,7 @@ def _outbox(row: Row) -> OutboxRow:
         status=row["status"],
         attempts=row["attempts"],
         message_id=row["message_id"],
+        interrupted=bool(row["interrupted"]),
     )
 
 
@@ -465,7 +467,9 @@ class DutyRepository:
     async def recover_interrupted(self) -> int:
         """Rows a crash left between claim and answer: pending again (sent once more, see the flow)."""
         async with self._db.write() as conn:
-            cursor = await conn.execute("UPDATE duty_outbox SET status = 'pending' WHERE status = 'sending'")
+            cursor = await conn.execute(
+                "UPDATE duty_outbox SET status = 'pending', interrupted = 1 WHERE status = 'sending'"
+            )
         return cursor.rowcount
 
     async def outbox_of(self, duty_id: int) -> list[OutboxRow]:

@@ -16,7 +16,8 @@ told apart from one that never left. A graceful stop (SIGTERM, restart) lets the
 finish and record their answer and claims nothing new, so nothing is lost or repeated. After a
 crash, rows still marked 'sending' are sent again at start: at least once, never lost, at the price
 of a possible duplicate of the few messages that were in flight at the very moment of the crash.
-A lost escalation would go unnoticed; a duplicate reminder is only a nuisance.
+A lost escalation would go unnoticed; a duplicate reminder is only a nuisance, and the copy sent
+again says that it was re-sent after an interruption, so that two copies do not confuse anyone.
 
 A 403 marks the person unreachable (no more reminders are planned for them) and tells the site's
 managers once per duty; other passing failures are retried up to ``MAX_ATTEMPTS`` times.
@@ -327,17 +328,18 @@ class DutyEngine:
         to_group = row.chat_id == group_chat or row.chat_id < 0
         lang = self.default_language if to_group else await self._language(row.chat_id)
         kind = NoticeKind(row.kind)
+        resent = row.interrupted
         if kind is NoticeKind.REMINDER:
-            return Notice(kind, row.chat_id, lang, view, to_group=to_group, round=row.round)
+            return Notice(kind, row.chat_id, lang, view, to_group=to_group, round=row.round, resent=resent)
         people = await self.repo.site_people(duty.site_id, rule.roles)
         responsible = tuple(Responsible(person.name, person.unreachable) for person in people)
         if kind is NoticeKind.ESCALATION:
             linked = rule.audience.group and group_chat is not None
-            return Notice(kind, row.chat_id, lang, view, responsible=responsible, group_linked=linked)
+            return Notice(kind, row.chat_id, lang, view, responsible=responsible, group_linked=linked, resent=resent)
         about_group = row.about is not None and (row.about == group_chat or row.about < 0)
         about = None if about_group or row.about is None else await self.repo.person(row.about)
         name = about.name if about else (str(row.about) if not about_group else None)
-        return Notice(kind, row.chat_id, lang, view, about_name=name, about_group=about_group)
+        return Notice(kind, row.chat_id, lang, view, about_name=name, about_group=about_group, resent=resent)
 
     async def _language(self, user_id: int) -> str:
         person = await self.repo.person(user_id)

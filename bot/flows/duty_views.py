@@ -160,6 +160,7 @@ class Notice:
     group_linked: bool = False  # escalation: the site's group chat is reminded too
     about_name: str | None = None  # unreachable: who could not be reached
     about_group: bool = False
+    resent: bool = False  # sent again after a crash interrupted it: a first copy may have arrived
 
 
 class Delivery(StrEnum):

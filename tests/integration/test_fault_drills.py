@@ -212,6 +212,10 @@ async def test_sigkill_mid_fanout_loses_no_reminder(botapi: FakeBotAPI, tmp_path
     # once, never lost). At most the engine's concurrent senders can be in that state.
     assert duplicated <= WORKERS, counts
     assert min(counts) == 1
+    # The copy sent again says so, so that two copies explain themselves.
+    for user_id in staff:
+        sent = botapi.sent_messages(user_id)
+        assert all("如已收到同一条消息，请忽略本条" in message.text for message in sent[1:])
 
 
 def _mount(*args: str) -> bool:

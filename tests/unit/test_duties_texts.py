@@ -65,6 +65,8 @@ def samples():
     yield "escalation", {"notice": Notice(NoticeKind.ESCALATION, 2, "en", escalated, group_linked=True)}
     yield "unreachable", {"notice": Notice(NoticeKind.UNREACHABLE, 2, "en", escalated, about_name="小王")}
     yield "unreachable", {"notice": Notice(NoticeKind.UNREACHABLE, 2, "en", escalated, about_group=True)}
+    for kind in NoticeKind:
+        yield kind.value, {"notice": Notice(kind, 2, "en", escalated, about_name="小王", resent=True)}
     done, na = view(DutyStatus.DONE), view(DutyStatus.NA)
     for closed in (done, na):
         yield "already_closed", {"duty": closed}
@@ -144,3 +146,14 @@ def test_reminder_reads_well_in_each_language(texts):
     assert "上季度客戶投訴彙總分析報告" in hant or "上季度客戶投訴匯總分析報告" in hant
     en = texts.render("en", "duties.reminder", notice=notice)
     assert "Q2 2026" in en and "Wed 15 Apr" in en and "5 days overdue" in en
+
+
+@pytest.mark.parametrize("kind", list(NoticeKind))
+def test_a_message_sent_again_after_a_crash_says_so_at_its_end(texts, kind):
+    for lang, marker in (("zh-hans", "请忽略本条"), ("zh-hant", "請忽略本條"), ("en", "please ignore this copy")):
+        first = Notice(kind, 2, lang, view(DutyStatus.ESCALATED), about_name="小王")
+        again = replace(first, resent=True)
+        assert marker not in texts.render(lang, f"duties.{kind.value}", notice=first)
+        text = texts.render(lang, f"duties.{kind.value}", notice=again)
+        assert text.endswith(texts.render(lang, "duties.resent_note")) and marker in text
+        assert "\n\n\n" not in text
