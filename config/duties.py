@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 
@@ -109,6 +109,11 @@ class DutySettings:
     tick_seconds: int = 30
     snooze_hours: int = 24
     rules: tuple[DutyRule, ...] = field(default_factory=lambda: SHIPPED_RULES)
+    # Working days: Monday to Friday, less the public holidays of ``public_holidays`` ("china": the
+    # State Council's, with their make-up working days 调休; "none"), less ``holidays``, plus ``workdays``.
+    public_holidays: str = "china"
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()
 
     @property
     def active_rules(self) -> tuple[DutyRule, ...]:
@@ -125,7 +130,8 @@ _CODE = re.compile(r"^[一二三四五六七八九十]+\([一二三四五六七�
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _ANCHOR_OFFSET = re.compile(r"^(?P<base>.*?)\s*(?:(?P<sign>[+-])\s*(?P<n>\d+)\s*(?P<unit>working days?|days?))?$")
 _ANCHOR_DAY = re.compile(r"^(?:month\s+(?P<month>\d+)\s+)?day\s+(?P<day>\d+)$")
-_GENERAL_KEYS = {"enabled", "tick_seconds", "snooze_hours", "rules"}
+_GENERAL_KEYS = {"enabled", "tick_seconds", "snooze_hours", "rules", "public_holidays", "holidays", "workdays"}
+PUBLIC_HOLIDAYS = ("china", "none")
 _RULE_KEYS = {
     "id",
     "enabled",
@@ -283,6 +289,28 @@ def _text(value: Any) -> str:
     return value.strip()
 
 
+def _one_of(value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"must be one of {', '.join(repr(c) for c in choices)}")
+    return str(value)
+
+
+def _dates(value: Any) -> frozenset[date]:
+    """A list of days, as TOML dates (2027-01-01) or strings ("2027-01-01")."""
+    if not isinstance(value, list):
+        raise ValueError('must be a list of dates, e.g. [2027-01-01, "2027-01-02"]')
+    days = set()
+    for item in value:
+        if isinstance(item, date) and not isinstance(item, datetime):
+            days.add(item)
+            continue
+        try:
+            days.add(date.fromisoformat(str(item)))
+        except ValueError:
+            raise ValueError(f"{item!r} is not a date (YYYY-MM-DD)") from None
+    return frozenset(days)
+
+
 def _bool(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("must be true or false")
@@ -406,6 +434,9 @@ def parse_duty_settings(section: Any) -> DutySettings:
         "enabled": _bool,
         "tick_seconds": lambda v: _int_in(v, 1, 3600),
         "snooze_hours": lambda v: _int_in(v, 1, 168),
+        "public_holidays": lambda v: _one_of(v, PUBLIC_HOLIDAYS),
+        "holidays": _dates,
+        "workdays": _dates,
     }
     for key, convert in converters.items():
         if key in section:
@@ -413,6 +444,9 @@ def parse_duty_settings(section: Any) -> DutySettings:
                 values[key] = convert(section[key])
             except ValueError as exc:
                 raise ValueError(f"[duties] {key}: {exc}") from None
+    both = values.get("holidays", frozenset()) & values.get("workdays", frozenset())
+    if both:
+        raise ValueError(f"[duties] workdays: {min(both).isoformat()} is also listed in holidays")
     configured = _rule_tables(section.get("rules", []), "[[duties.rules]]")
     values["rules"] = merge_rules(_SHIPPED_TABLES, configured)
     return DutySettings(**values)

@@ -43,7 +43,7 @@ from bot.flows.duty_views import (
     parse_moment,
     view_of,
 )
-from bot.flows.schedule import Period, Schedule
+from bot.flows.schedule import Period, Schedule, WorkCalendar
 from bot.i18n import language_from_telegram
 from config.duties import DutyRule, DutySettings
 from storage.duties import OPEN, DutyRepository, DutyRow, NewDuty, OutboxRow
@@ -91,7 +91,8 @@ class DutyEngine:
         self.default_language = default_language
         self.admin_ids = admin_ids
         self.workers = workers
-        self.schedules = {rule.id: Schedule(rule, tz) for rule in settings.rules}
+        self.calendar = WorkCalendar.of(settings)
+        self.schedules = {rule.id: Schedule(rule, tz, self.calendar) for rule in settings.rules}
         self._lock = asyncio.Lock()
         self._first_seen: dict[str, datetime] = {}
 
@@ -109,12 +110,22 @@ class DutyEngine:
         Returns how many sends a crash had interrupted."""
         async with self._lock:
             now = self.clock.now()
+            self._warn_of_unknown_holidays(now)
             await self._load_rules(now)
             await self._resync(now)
             interrupted = await self.repo.recover_interrupted()
             if interrupted:
                 log.warning("%d duty message(s) were in flight at a crash; sending them again", interrupted)
             return interrupted
+
+    def _warn_of_unknown_holidays(self, now: datetime) -> None:
+        known_until, local = self.calendar.known_until, now.astimezone(self.tz)
+        if known_until is not None and known_until < local.year + (local.month == 12):  # December: next year too
+            log.warning(
+                "China's public holidays are known until %d only: until chinesecalendar is updated, list the "
+                "coming ones in [duties] holidays and workdays, or reminders may fall on a public holiday",
+                known_until,
+            )
 
     async def tick(self, send: Sender, keep_going: Callable[[], bool] = lambda: True) -> TickReport:
         """Create, plan and deliver whatever is due now. One tick at a time."""

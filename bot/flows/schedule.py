@@ -2,8 +2,8 @@
 
 Pure functions of a rule, a time zone and a moment: no database, no clock of its own. Everything is
 computed on the local calendar of the configured zone (quarters are calendar quarters there) and
-returned as aware datetimes. Working days are Monday to Friday; Chinese public holidays and their
-make-up working days (调休) are not modelled.
+returned as aware datetimes. Working days are those of a :class:`WorkCalendar`: Monday to Friday, less
+public holidays, plus make-up working days (调休).
 
 A period is a span of whole local days ``[start, end)``: a month, quarter, half-year or year, or for
 a cron rule the days from one firing to the next (cron rules fire at most once a day).
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from config.duties import Anchor, Cadence, CronSpec, DutyRule
+from config.duties import Anchor, Cadence, CronSpec, DutyRule, DutySettings
 
 # A cron rule that fires on 29 February fires every 4 years, and 2100 is no leap year.
 _CRON_SEARCH_DAYS = 366 * 8 + 2
@@ -62,32 +62,53 @@ class Occurrence:
 # -- working days ----------------------------------------------------------------------------------
 
 
-def is_working_day(day: date) -> bool:
-    return day.weekday() < 5
+@dataclass(frozen=True)
+class WorkCalendar:
+    """Monday to Friday, less ``holidays``, plus ``workdays`` (weekend days worked in lieu, 调休)."""
+
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()
+    known_until: int | None = None  # last year the public holidays are known for (None: not used)
+
+    @classmethod
+    def of(cls, settings: DutySettings) -> WorkCalendar:
+        holidays, workdays, known_until = set(settings.holidays), set(settings.workdays), None
+        if settings.public_holidays == "china":
+            import chinese_calendar  # the State Council's schedule, one release a year
+
+            holidays |= set(chinese_calendar.holidays) - settings.workdays
+            workdays |= set(chinese_calendar.workdays) - settings.holidays
+            known_until = max(day.year for day in (*chinese_calendar.holidays, *settings.holidays))
+        return cls(frozenset(holidays), frozenset(workdays), known_until)
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.workdays:
+            return True
+        return day.weekday() < 5 and day not in self.holidays
+
+    def next_working_day(self, day: date) -> date:
+        """``day`` itself when it is a working day, else the next one."""
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def previous_working_day(self, day: date) -> date:
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        return day
+
+    def add_working_days(self, day: date, count: int) -> date:
+        """Move ``count`` working days forward (backward when negative); ``day`` itself is not counted."""
+        step = 1 if count >= 0 else -1
+        remaining = abs(count)
+        while remaining:
+            day += timedelta(days=step)
+            if self.is_working_day(day):
+                remaining -= 1
+        return day
 
 
-def next_working_day(day: date) -> date:
-    """``day`` itself when it is a working day, else the next one."""
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
-
-
-def previous_working_day(day: date) -> date:
-    while not is_working_day(day):
-        day -= timedelta(days=1)
-    return day
-
-
-def add_working_days(day: date, count: int) -> date:
-    """Move ``count`` working days forward (backward when negative); ``day`` itself is not counted."""
-    step = 1 if count >= 0 else -1
-    remaining = abs(count)
-    while remaining:
-        day += timedelta(days=step)
-        if is_working_day(day):
-            remaining -= 1
-    return day
+MONDAY_TO_FRIDAY = WorkCalendar()
 
 
 # -- calendar periods ------------------------------------------------------------------------------
@@ -189,9 +210,10 @@ def cron_fire_after(cron: CronSpec, day: date) -> date | None:
 class Schedule:
     """When a rule's duties start, fall due, are followed up and escalated, in zone ``tz``."""
 
-    def __init__(self, rule: DutyRule, tz: ZoneInfo) -> None:
+    def __init__(self, rule: DutyRule, tz: ZoneInfo, calendar: WorkCalendar = MONDAY_TO_FRIDAY) -> None:
         self.rule = rule
         self.tz = tz
+        self.calendar = calendar
 
     # periods
 
@@ -249,13 +271,13 @@ class Schedule:
         remind_day = period.start if rule.start is None else self._inside(period, self._resolve(rule.start, period))
         due_day = self._resolve(rule.due, period)
         if rule.working_days_only:
-            due_day = next_working_day(due_day)
+            due_day = self.calendar.next_working_day(due_day)
         due_day = max(due_day, remind_day)  # never due before it is asked for
         escalate_at = None
         if rule.escalate_after_days:
             escalate_day = due_day + timedelta(days=rule.escalate_after_days)
             if rule.working_days_only:
-                escalate_day = next_working_day(escalate_day)
+                escalate_day = self.calendar.next_working_day(escalate_day)
             escalate_at = self.at(escalate_day, rule.at)
         return Occurrence(
             period=period,
@@ -297,7 +319,7 @@ class Schedule:
             return None
         day = after.astimezone(self.tz).date() + timedelta(days=days)
         if self.rule.working_days_only:
-            day = next_working_day(day)
+            day = self.calendar.next_working_day(day)
         if day >= period.end:
             return None
         return self.at(day, self.rule.at)
@@ -305,8 +327,8 @@ class Schedule:
     def snoozed(self, now: datetime, hours: int) -> datetime:
         """``hours`` later; landing on a weekend, the next working day at the same local time."""
         target = (now + timedelta(hours=hours)).astimezone(self.tz)
-        if self.rule.working_days_only and not is_working_day(target.date()):
-            target = self.at(next_working_day(target.date()), target.time().replace(tzinfo=None))
+        if self.rule.working_days_only and not self.calendar.is_working_day(target.date()):
+            target = self.at(self.calendar.next_working_day(target.date()), target.time().replace(tzinfo=None))
         return target
 
     def at(self, day: date, moment: time) -> datetime:
@@ -320,10 +342,10 @@ class Schedule:
         elif anchor.base == "last_day":
             day = period.last_day
         elif anchor.base == "first_working_day":
-            day = next_working_day(period.start)
+            day = self.calendar.next_working_day(period.start)
             day = day if period.contains(day) else period.start
         elif anchor.base == "last_working_day":
-            day = previous_working_day(period.last_day)
+            day = self.calendar.previous_working_day(period.last_day)
             day = day if period.contains(day) else period.last_day
         elif anchor.in_month:
             month_start = _month_start(period.start.year, period.start.month + anchor.month - 1)
@@ -333,7 +355,7 @@ class Schedule:
         else:
             day = min(period.start + timedelta(days=anchor.day - 1), period.last_day)
         if anchor.offset_working:
-            day = add_working_days(day, anchor.offset)
+            day = self.calendar.add_working_days(day, anchor.offset)
         elif anchor.offset:
             day += timedelta(days=anchor.offset)
         return day
@@ -341,10 +363,10 @@ class Schedule:
     def _inside(self, period: Period, day: date) -> date:
         """A reminder day kept inside its period and, where possible, on a working day."""
         day = min(max(day, period.start), period.last_day)
-        if not self.rule.working_days_only or is_working_day(day):
+        if not self.rule.working_days_only or self.calendar.is_working_day(day):
             return day
-        forward = next_working_day(day)
+        forward = self.calendar.next_working_day(day)
         if period.contains(forward):
             return forward
-        backward = previous_working_day(day)
+        backward = self.calendar.previous_working_day(day)
         return backward if period.contains(backward) else day

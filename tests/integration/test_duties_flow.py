@@ -24,6 +24,10 @@ Q2 = datetime(2026, 4, 1, 9, 0, tzinfo=SHANGHAI)
 LI, WANG, ZHAO, BOSS = 5101, 5102, 5103, 5201
 COMPLAINT, DEMAND = "投诉汇总分析报告", "需求信息统计"
 
+# These scenarios (April 2026) are written on a plain Monday-to-Friday week, where 6 April (清明) is a
+# working day; the last test runs on the default calendar, with China's public holidays.
+PLAIN_WEEKS = DutySettings(public_holidays="none")
+
 
 @pytest.fixture
 def clock() -> ManualClock:
@@ -32,8 +36,8 @@ def clock() -> ManualClock:
 
 @pytest_asyncio.fixture
 async def bot(botapi, tmp_path, clock) -> AsyncIterator[BotUnderTest]:
-    """The shared fixture's bot, with the duty engine on whatever the shared defaults say."""
-    under_test = BotUnderTest(botapi, make_settings(botapi, tmp_path / "data", duties=DutySettings()), clock)
+    """The shared fixture's bot, with the duty engine on and the shipped rules, on a plain week."""
+    under_test = BotUnderTest(botapi, make_settings(botapi, tmp_path / "data", duties=PLAIN_WEEKS), clock)
     await under_test.start()
     try:
         yield under_test
@@ -330,7 +334,7 @@ async def test_a_restart_in_the_middle_of_a_batch_neither_loses_nor_repeats(bot:
 
 async def test_group_reminders_and_evidence_in_english(botapi, tmp_path, clock):
     rules = tuple(replace(r, enabled=True) if r.id == "vacant_unit_patrol" else r for r in DutySettings().rules)
-    settings = make_settings(botapi, tmp_path / "data", duties=DutySettings(rules=rules))
+    settings = make_settings(botapi, tmp_path / "data", duties=replace(PLAIN_WEEKS, rules=rules))
     bot = BotUnderTest(botapi, settings, clock)
     await bot.start()
     try:
@@ -397,3 +401,23 @@ async def test_the_inspection_shows_the_duty_status_on_its_clause(bot: BotUnderT
     # A clause no duty serves shows no duty line.
     await inspector.press("✅ 符合", card.message_id)
     assert COMPLAINT not in (await inspector.wait_text("总 38/65")).text
+
+
+async def test_public_holidays_move_reminders_and_due_dates(botapi, tmp_path):
+    """The default calendar: 国庆 2026 is 1-7 October, and Saturday 10 October is worked (调休)."""
+    clock = ManualClock(datetime(2026, 9, 28, 10, 0, tzinfo=SHANGHAI))
+    bot = BotUnderTest(botapi, make_settings(botapi, tmp_path / "data", duties=DutySettings()), clock)
+    await bot.start()
+    try:
+        t = await team(bot)
+        await tick(bot)  # the engine sees the sites before the quarter, as a running bot would
+        for holiday in (datetime(2026, 10, 1, 9, 0, tzinfo=SHANGHAI), datetime(2026, 10, 7, 9, 0, tzinfo=SHANGHAI)):
+            assert (await tick(bot, holiday)).sent == 0
+        await t.li.assert_no_reply(0.1)
+        report = await tick(bot, datetime(2026, 10, 8, 9, 0, tzinfo=SHANGHAI))
+        assert report.sent == 6
+        first = reminder(t.li, COMPLAINT)
+        # Ten working days from Thursday 8 October, counting Saturday the 10th: Wednesday the 21st.
+        assert "2026年第4季度" in first.content and "截止日期：10月21日（周三）" in first.content
+    finally:
+        await bot.stop()

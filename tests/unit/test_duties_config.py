@@ -1,7 +1,7 @@
 """The [duties] section: shipped rules, overrides, new rules, and errors that name the key."""
 
 import re
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 
 import pytest
@@ -60,6 +60,9 @@ def test_example_file_documents_every_rule_key():
         "working_days_only",
         "tick_seconds",
         "snooze_hours",
+        "public_holidays",
+        "holidays",
+        "workdays",
     ):
         assert re.search(rf"\b{key}\b", text), key
     for rule in SHIPPED_RULES:
@@ -111,6 +114,12 @@ def test_a_shipped_rule_can_become_a_cron_rule(tmp_path):
     assert rule is not None and rule.cron is not None and rule.start is None and rule.at == time(10, 0)
 
 
+def test_days_off_and_working_days_read_as_dates_or_strings(tmp_path):
+    duties = load(tmp_path, '[duties]\nholidays = [2027-01-01, "2027-02-16"]\nworkdays = [2027-02-07]\n').duties
+    assert duties.holidays == {date(2027, 1, 1), date(2027, 2, 16)} and duties.workdays == {date(2027, 2, 7)}
+    assert duties.public_holidays == "china"
+
+
 def test_duties_can_be_switched_off(tmp_path):
     assert not load(tmp_path, "[duties]\nenabled = false\n").duties.enabled
 
@@ -140,6 +149,10 @@ def test_duties_can_be_switched_off(tmp_path):
         ('[[duties.rules]]\nid = "vacant_unit_patrol"\nstart = "day 1"\n', "start: not used with a cron"),
         ('[[duties.rules]]\nid = "vacant_unit_patrol"\ncadence = "0 9 31 2 *"\n', "never fires"),
         ('[[duties.rules]]\nid = "vacant_unit_patrol"\ncadence = "0 9,17 * * *"\n', "at most once a day"),
+        ('[duties]\npublic_holidays = "hk"\n', "[duties] public_holidays: must be one of 'china', 'none'"),
+        ('[duties]\nholidays = ["2027-02-30"]\n', "[duties] holidays: '2027-02-30' is not a date"),
+        ("[duties]\nworkdays = 2027-02-07\n", "[duties] workdays: must be a list of dates"),
+        ("[duties]\nholidays = [2027-02-07]\nworkdays = [2027-02-07]\n", "2027-02-07 is also listed in holidays"),
     ],
 )
 def test_errors_name_the_key(tmp_path, toml, message):

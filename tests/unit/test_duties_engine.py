@@ -85,6 +85,11 @@ class World:
         return row["id"]
 
 
+# The engine's scenarios are written on a plain Monday-to-Friday week; China's public holidays (the
+# bot's default) are covered by test_schedule.py and test_duties_flow.py.
+PLAIN_WEEKS = DutySettings(public_holidays="none")
+
+
 def make_flow(db, clock, tmp_path, settings: DutySettings | None = None) -> DutyFlow:
     return DutyFlow(
         repo=DutyRepository(db),
@@ -93,7 +98,7 @@ def make_flow(db, clock, tmp_path, settings: DutySettings | None = None) -> Duty
         pending=PendingInputRepository(db),
         files=FileStore(tmp_path / "files"),
         clock=clock,
-        settings=settings or DutySettings(),
+        settings=settings or PLAIN_WEEKS,
         tz=SHANGHAI,
         max_file_mb=1,
         default_language="zh-hans",
@@ -326,7 +331,7 @@ async def test_a_site_or_rule_that_appears_mid_period_starts_with_the_next_perio
 
     # Turning a rule on in the middle of its period does not fire that period "late".
     rules = tuple(replace(r, enabled=True) if r.id == "meetings_training" else r for r in DutySettings().rules)
-    later = make_flow(world.db, world.clock, tmp_path, DutySettings(rules=rules))
+    later = make_flow(world.db, world.clock, tmp_path, replace(PLAIN_WEEKS, rules=rules))
     world.clock.set(datetime(2026, 7, 28, 9, 0, tzinfo=SHANGHAI))  # after July's reminder (Monday 27th)
     await later.engine.start()
     await later.engine.tick(world.send)
@@ -400,3 +405,20 @@ async def test_my_tasks_lists_open_started_duties_of_my_sites(world):
         ("阳光花园", "demand_statistics"),
     ]
     assert await world.flow.my_tasks(BOSS_C) == []
+
+
+async def test_the_log_warns_when_the_coming_public_holidays_are_unknown(world, tmp_path, caplog):
+    flow = make_flow(world.db, world.clock, tmp_path, DutySettings())  # China's holidays, known to 2026
+    for moment, warned in (
+        (datetime(2026, 6, 1, 9, 0, tzinfo=SHANGHAI), False),
+        (datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI), True),
+    ):
+        caplog.clear()
+        world.clock.set(moment)
+        await flow.engine.start()
+        assert ("public holidays are known until 2026" in caplog.text) is warned
+    # Listing next year's days in the config is enough.
+    listed = DutySettings(holidays=frozenset({datetime(2027, 1, 1).date()}))
+    caplog.clear()
+    await make_flow(world.db, world.clock, tmp_path, listed).engine.start()
+    assert "public holidays are known until" not in caplog.text

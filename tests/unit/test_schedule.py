@@ -9,17 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.flows.schedule import (
+    MONDAY_TO_FRIDAY,
     Schedule,
-    add_working_days,
+    WorkCalendar,
     calendar_period,
     calendar_period_by_key,
     cron_fire_after,
     cron_fire_on_or_before,
     cron_fires_on,
-    is_working_day,
     parse_quarter,
 )
-from config.duties import SHIPPED_RULES, Cadence, DutyRule, parse_anchor, parse_cron
+from config.duties import SHIPPED_RULES, Cadence, DutyRule, DutySettings, parse_anchor, parse_cron
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ZONES = [
@@ -33,6 +33,7 @@ ZONES = [
     "Asia/Kathmandu",  # UTC+5:45
 ]
 RULES = {rule.id: rule for rule in SHIPPED_RULES}
+CHINA = WorkCalendar.of(DutySettings())  # the bot's default: China's public holidays and 调休
 CALENDAR = [Cadence.MONTHLY, Cadence.QUARTERLY, Cadence.HALF_YEARLY, Cadence.YEARLY]
 ANCHORS = [
     "first working day",
@@ -123,14 +124,32 @@ def test_year_end_and_bad_keys():
 # -- working days ----------------------------------------------------------------------------------
 
 
-@given(day=days, count=st.integers(-30, 30))
-def test_adding_working_days_counts_only_weekdays(day, count):
-    result = add_working_days(day, count)
+@given(day=days, count=st.integers(-30, 30), calendar=st.sampled_from([MONDAY_TO_FRIDAY, CHINA]))
+def test_adding_working_days_counts_only_working_days(day, count, calendar):
+    result = calendar.add_working_days(day, count)
     step = 1 if count >= 0 else -1
     between = [day + timedelta(days=step * i) for i in range(1, abs((result - day).days) + 1)]
-    assert sum(1 for d in between if is_working_day(d)) == abs(count)
+    assert sum(1 for d in between if calendar.is_working_day(d)) == abs(count)
     if count:
-        assert is_working_day(result)
+        assert calendar.is_working_day(result)
+
+
+def test_chinas_public_holidays_and_make_up_days():
+    assert not CHINA.is_working_day(date(2026, 10, 1))  # 国庆, a Thursday
+    assert CHINA.is_working_day(date(2026, 10, 10))  # a Saturday worked in lieu (调休)
+    assert CHINA.next_working_day(date(2026, 10, 1)) == date(2026, 10, 8)
+    weekdays = MONDAY_TO_FRIDAY
+    assert weekdays.is_working_day(date(2026, 10, 1)) and not weekdays.is_working_day(date(2026, 10, 10))
+    assert CHINA.known_until is not None and CHINA.known_until >= 2026
+    # The config adds what the package does not know yet, and overrides what it does.
+    own = WorkCalendar.of(
+        DutySettings(holidays=frozenset({date(2027, 1, 1), date(2026, 10, 9)}), workdays=frozenset({date(2026, 10, 7)}))
+    )
+    assert not own.is_working_day(date(2027, 1, 1)) and own.known_until == 2027
+    assert not own.is_working_day(date(2026, 10, 9)) and own.is_working_day(date(2026, 10, 7))
+    plain = WorkCalendar.of(DutySettings(public_holidays="none", holidays=frozenset({date(2026, 10, 9)})))
+    assert plain.is_working_day(date(2026, 10, 1)) and not plain.is_working_day(date(2026, 10, 9))
+    assert plain.known_until is None
 
 
 # -- occurrences -----------------------------------------------------------------------------------
@@ -139,7 +158,7 @@ def test_adding_working_days_counts_only_weekdays(day, count):
 @settings(max_examples=300)
 @given(rule=calendar_rules(), tz=zones, now=moments)
 def test_current_occurrence_is_the_latest_started_one(rule, tz, now):
-    schedule = Schedule(rule, tz)
+    schedule = Schedule(rule, tz, CHINA)
     occurrence = schedule.current(now)
     assert occurrence is not None
     assert occurrence.remind_at <= now
@@ -149,7 +168,7 @@ def test_current_occurrence_is_the_latest_started_one(rule, tz, now):
     assert occurrence.period.contains(local.date())
     assert (local.hour, local.minute) == (rule.at.hour, rule.at.minute)
     if rule.working_days_only:
-        assert is_working_day(local.date())
+        assert CHINA.is_working_day(local.date())
     assert occurrence.due_date >= local.date()
     assert occurrence.due_at.astimezone(tz).date() == occurrence.due_date + timedelta(days=1)
     assert occurrence.due_at > occurrence.remind_at
@@ -165,7 +184,7 @@ def test_current_occurrence_is_the_latest_started_one(rule, tz, now):
 @settings(max_examples=200)
 @given(rule=calendar_rules(), tz=zones, now=moments)
 def test_follow_ups_are_spaced_on_working_days_and_stop_with_the_period(rule, tz, now):
-    schedule = Schedule(rule, tz)
+    schedule = Schedule(rule, tz, CHINA)
     occurrence = schedule.current(now)
     assert occurrence is not None
     moment, seen = occurrence.remind_at, 0
@@ -178,7 +197,7 @@ def test_follow_ups_are_spaced_on_working_days_and_stop_with_the_period(rule, tz
         assert gap.days >= rule.follow_up_days
         assert occurrence.period.contains(following.astimezone(tz).date())
         if rule.working_days_only:
-            assert is_working_day(following.astimezone(tz).date())
+            assert CHINA.is_working_day(following.astimezone(tz).date())
         moment, seen = following, seen + 1
         assert seen <= 366
     if rule.follow_up_days == 0:
@@ -187,31 +206,33 @@ def test_follow_ups_are_spaced_on_working_days_and_stop_with_the_period(rule, tz
 
 @given(tz=zones, now=moments, hours=st.integers(1, 168))
 def test_snooze_lands_later_and_on_a_working_day(tz, now, hours):
-    schedule = Schedule(RULES["complaint_report"], tz)
+    schedule = Schedule(RULES["complaint_report"], tz, CHINA)
     until = schedule.snoozed(now, hours)
     assert until >= now + timedelta(hours=hours) - timedelta(hours=2)  # a DST jump may shorten it
-    assert is_working_day(until.astimezone(tz).date())
+    assert CHINA.is_working_day(until.astimezone(tz).date())
 
 
 def test_shipped_rules_in_2026_in_shanghai():
-    complaint = Schedule(RULES["complaint_report"], SHANGHAI)
+    complaint = Schedule(RULES["complaint_report"], SHANGHAI, CHINA)
     q2 = complaint.occurrence(calendar_period(Cadence.QUARTERLY, date(2026, 4, 1)))
     assert q2.remind_at == datetime(2026, 4, 1, 9, 0, tzinfo=SHANGHAI)  # a Wednesday
-    assert q2.due_date == date(2026, 4, 15)  # ten working days later
-    assert q2.escalate_at == datetime(2026, 4, 20, 9, 0, tzinfo=SHANGHAI)  # 18th is a Saturday
+    assert q2.due_date == date(2026, 4, 16)  # ten working days later; Monday 6 April is 清明
+    assert q2.escalate_at == datetime(2026, 4, 20, 9, 0, tzinfo=SHANGHAI)  # 19th is a Sunday
     q4 = complaint.occurrence(calendar_period(Cadence.QUARTERLY, date(2026, 10, 1)))
-    assert q4.remind_at.date() == date(2026, 10, 1)  # 国庆: public holidays are not modelled
-    # 2027 starts on a Friday; 2028 on a Saturday: the first working day is Monday 3 January.
-    assert complaint.occurrence(calendar_period(Cadence.QUARTERLY, date(2027, 1, 1))).remind_at.date() == date(
-        2027, 1, 1
-    )
+    assert q4.remind_at.date() == date(2026, 10, 8)  # after 国庆 (1-7 October)
+    assert q4.due_date == date(2026, 10, 21)  # Saturday 10 October is worked (调休) and counts
+    # 2028 starts on a Saturday: the first working day is Monday 3 January (holidays of 2028 unknown).
     assert complaint.occurrence(calendar_period(Cadence.QUARTERLY, date(2028, 1, 1))).remind_at.date() == date(
         2028, 1, 3
     )
-    survey = Schedule(RULES["satisfaction_survey"], SHANGHAI)
+    survey = Schedule(RULES["satisfaction_survey"], SHANGHAI, CHINA)
     q3 = survey.occurrence(calendar_period(Cadence.QUARTERLY, date(2026, 7, 1)))
     assert q3.remind_at.date() == date(2026, 8, 17)  # 15 August 2026 is a Saturday
     assert q3.due_date == date(2026, 9, 30)
+    # Without public holidays (public_holidays = "none"), only weekends are days off.
+    plain = Schedule(RULES["complaint_report"], SHANGHAI)
+    q4 = plain.occurrence(calendar_period(Cadence.QUARTERLY, date(2026, 10, 1)))
+    assert (q4.remind_at.date(), q4.due_date) == (date(2026, 10, 1), date(2026, 10, 15))
 
 
 def test_the_quarter_turns_at_local_midnight():
