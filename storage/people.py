@@ -54,6 +54,7 @@ class Invitation:
     used_by: int | None
     used_at: str | None
     revoked_at: str | None
+    inviter_name: str
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,14 @@ def _invitation(row: Row) -> Invitation:
         used_by=row["used_by"],
         used_at=row["used_at"],
         revoked_at=row["revoked_at"],
+        inviter_name=row["inviter_name"],
     )
+
+
+_INVITATIONS = """
+    SELECT i.*, s.name AS site_name,
+           COALESCE(NULLIF(u.first_name, ''), '@' || u.username, CAST(i.created_by AS TEXT)) AS inviter_name
+    FROM invitations i LEFT JOIN sites s ON s.id = i.site_id LEFT JOIN users u ON u.id = i.created_by"""
 
 
 async def _audit(conn: aiosqlite.Connection, entry: AuditEntry, at: str) -> None:
@@ -247,12 +255,36 @@ class InvitationRepository:
         return invitation_id
 
     async def by_hash(self, code_hash: str) -> Invitation | None:
-        row = await self._db.fetchone(
-            """SELECT i.*, s.name AS site_name FROM invitations i LEFT JOIN sites s ON s.id = i.site_id
-               WHERE i.code_hash = ?""",
-            (code_hash,),
-        )
+        row = await self._db.fetchone(f"{_INVITATIONS} WHERE i.code_hash = ?", (code_hash,))
         return _invitation(row) if row else None
+
+    async def by_id(self, invitation_id: int) -> Invitation | None:
+        row = await self._db.fetchone(f"{_INVITATIONS} WHERE i.id = ?", (invitation_id,))
+        return _invitation(row) if row else None
+
+    async def open_ones(self, now: str, created_by: int | None, limit: int) -> list[Invitation]:
+        """Links still usable (not used, revoked or expired), soonest to expire first; everyone's when
+        ``created_by`` is None."""
+        mine = "AND i.created_by = ?" if created_by is not None else ""
+        rows = await self._db.fetchall(
+            f"""{_INVITATIONS} WHERE i.used_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ? {mine}
+                ORDER BY i.expires_at, i.id LIMIT ?""",
+            (now, *([created_by] if created_by is not None else []), limit),
+        )
+        return [_invitation(row) for row in rows]
+
+    async def revoke(self, invitation_id: int, now: str, audit: AuditEntry) -> bool:
+        """False when it was used, revoked or expired meanwhile."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """UPDATE invitations SET revoked_at = ?
+                   WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?""",
+                (now, invitation_id, now),
+            )
+            if cursor.rowcount == 0:
+                return False
+            await _audit(conn, audit, now)
+        return True
 
     async def accept(self, invitation: Invitation, user_id: int, first_name: str, now: str, audit: AuditEntry) -> bool:
         """Use the invitation and grant its role, in one transaction. False: used, revoked or expired meanwhile."""

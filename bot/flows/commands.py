@@ -32,6 +32,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("export", frozenset({Role.MANAGER})),
     Command("reopen", frozenset({Role.MANAGER})),
     Command("invite", frozenset({Role.ADMIN, Role.MANAGER})),
+    Command("invites", frozenset({Role.ADMIN, Role.MANAGER})),
     Command("people", frozenset({Role.ADMIN, Role.MANAGER})),
     Command("role", frozenset({Role.ADMIN, Role.MANAGER})),
     Command("sites", frozenset({Role.ADMIN, Role.MANAGER})),

@@ -25,6 +25,7 @@ class AuditAction(StrEnum):
     REVOKE = "revoke"
     INVITE = "invite"
     INVITE_ACCEPTED = "invite_accepted"
+    INVITE_REVOKED = "invite_revoked"
     IMPORT = "import"
     REOPEN = "reopen"
     DELETE = "delete"

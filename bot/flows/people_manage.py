@@ -19,7 +19,7 @@ from bot.flows.people_audit import Audit, AuditAction, user_target
 from bot.flows.people_refusals import Denied, PeopleRefusedError
 from bot.i18n import language_from_telegram
 from config.settings import Settings
-from storage.people import Grant, InvitationRepository, PeopleRepository, Person, SiteRow
+from storage.people import Grant, Invitation, InvitationRepository, PeopleRepository, Person, SiteRow
 from storage.sites import SiteRepository
 
 ROLE_ORDER: tuple[Role, ...] = (Role.ADMIN, Role.MANAGER, Role.INSPECTOR, Role.STAFF)
@@ -28,6 +28,7 @@ SCOPE_ALL = "*"
 SCOPE_NONE = "-"
 # token_urlsafe(24): 192 random bits in 32 characters, well inside the 64 a /start payload allows.
 _CODE_BYTES = 24
+OPEN_INVITATIONS_SHOWN = 20  # /invites lists this many, soonest to expire first
 _CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 PEOPLE_PER_PAGE = 10
 
@@ -67,6 +68,18 @@ class NewInvitation:
     code: str
     role: Role
     scope: Scope
+    expires_at: datetime  # in the configured time zone
+
+
+@dataclass(frozen=True)
+class OpenInvitation:
+    """A link that can still be used: not used, revoked or expired."""
+
+    id: int
+    role: Role
+    scope: Scope
+    inviter_name: str
+    mine: bool  # made by the person looking at it
     expires_at: datetime  # in the configured time zone
 
 
@@ -227,6 +240,36 @@ class PeopleFlow:
         if created is None:
             raise PeopleRefusedError(Denied.ALREADY_CREATED)
         return NewInvitation(code, role, scope, expires.astimezone(self.settings.tz))
+
+    async def open_invitations(self, caller: Caller) -> list[OpenInvitation]:
+        """The links still usable: an admin sees everyone's, a manager their own."""
+        mine_only = None if Role.ADMIN in caller.roles else caller.user_id
+        found = await self.invitations.open_ones(self._now(), mine_only, OPEN_INVITATIONS_SHOWN)
+        return [self._open(caller, invitation) for invitation in found]
+
+    async def revoke_invitation(self, caller: Caller, invitation_id: int) -> OpenInvitation:
+        """Void a link before anyone uses it. Refused when it is no longer usable."""
+        invitation = await self.invitations.by_id(invitation_id)
+        if invitation is None:
+            raise PeopleRefusedError(Denied.STALE)
+        if Role.ADMIN not in caller.roles and invitation.created_by != caller.user_id:
+            raise PeopleRefusedError(Denied.NOT_ALLOWED)
+        scope = Scope(invitation.site_id, invitation.site_name, invitation.region)
+        detail = {**scope.detail(invitation.role), "invitation": invitation.id, "by": invitation.created_by}
+        entry = self.audit.entry(caller.user_id, AuditAction.INVITE_REVOKED, f"invitation:{invitation.id}", detail)
+        if not await self.invitations.revoke(invitation.id, self._now(), entry):
+            raise PeopleRefusedError(Denied.INVITATION_CLOSED)
+        return self._open(caller, invitation)
+
+    def _open(self, caller: Caller, invitation: Invitation) -> OpenInvitation:
+        return OpenInvitation(
+            invitation.id,
+            Role(invitation.role),
+            Scope(invitation.site_id, invitation.site_name, invitation.region),
+            invitation.inviter_name,
+            invitation.created_by == caller.user_id,
+            datetime.fromisoformat(invitation.expires_at).astimezone(self.settings.tz),
+        )
 
     async def accept(self, caller: Caller, first_name: str, code: str) -> Accepted:
         """Register the caller with the invitation's role. Unknown, used, expired codes grant nothing."""

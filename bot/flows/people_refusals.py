@@ -17,6 +17,7 @@ class Denied(StrEnum):
     INVITE_USED = "invite_used"
     INVITE_EXPIRED = "invite_expired"
     INVITE_DEACTIVATED = "invite_deactivated"
+    INVITATION_CLOSED = "invitation_closed"  # revoking a link that was used, revoked or expired meanwhile
     ALREADY_CREATED = "already_created"
     SELF = "self"
     CONFIG_ADMIN = "config_admin"

@@ -1,4 +1,4 @@
-"""/invite, the role-and-scope picker, invitation links opened with /start, and access requests.
+"""/invite, the role-and-scope picker, /invites, invitation links opened with /start, and access requests.
 Logic lives in bot.flows.people_manage; the people list, sites and imports have their own modules.
 
 Callback data (checked against the database on every tap):
@@ -6,6 +6,7 @@ Callback data (checked against the database on every tap):
   pr:<target>:<role>                 role chosen          pq:<target>:<role>:<page>  scope page
   ps:<target>:<role>:<scope>         scope chosen: ``*`` everywhere, ``-`` none, ``r<site>`` its region, ``s<site>``
   pk:<user>  approve an access request (opens the picker)    pn:<user>  dismiss it
+  pv:<invitation>                    revoke an unused invitation link (/invites)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from telegram import InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flows.access import Caller, Role
-from bot.flows.people_manage import SCOPE_NONE, Granted, NewInvitation
+from bot.flows.people_manage import OPEN_INVITATIONS_SHOWN, SCOPE_NONE, Granted, NewInvitation, OpenInvitation
 from bot.handlers import people_admin, people_import, people_sites
 from bot.handlers.base import Turn, guarded, unregistered_hooks
 from bot.handlers.menus import set_chat_menu
@@ -147,6 +148,32 @@ async def on_scope(turn: Turn) -> None:
     await turn.answer()
 
 
+# -- open invitations ---------------------------------------------------------------------------
+
+
+async def show_open_invitations(turn: Turn, revoked: OpenInvitation | None = None) -> None:
+    found = await turn.services.people.open_invitations(turn.caller)
+    rows = [
+        [Button(turn.text("people.btn_revoke_invite", index=n, invitation=i), callback_data=f"pv:{i.id}")]
+        for n, i in enumerate(found, 1)
+    ]
+    markup = InlineKeyboardMarkup(rows) if rows else None
+    shown = OPEN_INVITATIONS_SHOWN
+    await show(turn, "people.open_invitations", markup, invitations=found, revoked=revoked, shown=shown)
+
+
+@guarded(INVITERS)
+async def invites(turn: Turn) -> None:
+    await show_open_invitations(turn)
+
+
+@guarded(INVITERS)
+async def on_revoke_invitation(turn: Turn) -> None:
+    revoked = await turn.services.people.revoke_invitation(turn.caller, number(callback_data(turn).split(":")[1]))
+    await turn.answer("people.invite_revoked_toast")
+    await show_open_invitations(turn, revoked)
+
+
 # -- invitation links ---------------------------------------------------------------------------
 
 
@@ -226,6 +253,8 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_role, pattern=rf"^pr:(n|\d+):({roles})$"))
     app.add_handler(CallbackQueryHandler(on_scope_page, pattern=rf"^pq:(n|\d+):({roles}):\d+$"))
     app.add_handler(CallbackQueryHandler(on_scope, pattern=rf"^ps:(n|\d+):({roles}):(\*|-|[rs]\d+)$"))
+    app.add_handler(CommandHandler("invites", invites))
+    app.add_handler(CallbackQueryHandler(on_revoke_invitation, pattern=r"^pv:\d+$"))
     app.add_handler(CallbackQueryHandler(on_approve, pattern=r"^pk:\d+$"))
     app.add_handler(CallbackQueryHandler(on_dismiss, pattern=r"^pn:\d+$"))
     unregistered_hooks(app).append(tell_admins_of_request)

@@ -228,3 +228,43 @@ async def test_admins_may_dismiss_a_request(asking_bot: BotUnderTest):
     await bot.api.idle()
     assert requests_sent(bot) == 1
     assert await grants_of(bot, 4344) == []
+
+
+async def test_open_invitations_are_listed_and_revoked(bot: BotUnderTest):
+    """/invites: a manager sees and revokes their own links, an admin everyone's; a revoked link
+    registers nobody; a second tap, someone else's link and staff are refused politely."""
+    mine = await bot.add_site("阳光花园", region="华东")
+    await bot.add_person(5100, "manager", "经理", region="华东")
+    await bot.add_person(5101, "staff", "小李", site_id=mine)
+    manager, admin = bot.api.person(5100, "经理"), bot.api.person(ADMIN_ID, "老板")
+    await manager.send_command("invites")
+    assert "没有仍有效的邀请链接" in (await manager.wait_reply()).text
+    code = await invite(manager, None, "🏢 阳光花园")
+    await invite(admin, "督导员", "阳光花园")
+
+    await manager.send_command("invites")
+    listed = await manager.wait_text("仍有效的邀请链接（1 个）")
+    assert "1. 项目客服 · 阳光花园" in listed.text and "生成" not in listed.text  # the admin's is not theirs
+    await admin.send_command("invites")
+    everyone = await admin.wait_text("仍有效的邀请链接（2 个）")
+    assert "经理 生成" in everyone.text and len(everyone.buttons) == 2
+    theirs = next(b["callback_data"] for b in everyone.inline_buttons if "督导员" in b["text"])
+    query = await manager.press_data(theirs, listed.message_id)
+    assert "不能管理" in (await manager.wait_callback_answer(query)).text
+
+    query = await manager.press("🚫 撤销 1. 项目客服 · 阳光花园", listed.message_id)
+    assert "已撤销" in (await manager.wait_callback_answer(query)).text
+    after = await manager.wait_text("已撤销邀请：项目客服 · 阳光花园")
+    assert after.message_id == listed.message_id and "没有仍有效的邀请链接" in after.text
+    query = await manager.press_data(listed.inline_buttons[0]["callback_data"], listed.message_id)  # a second tap
+    assert "已被使用、已撤销或已过期" in (await manager.wait_callback_answer(query)).text
+
+    newcomer = bot.api.person(NEWCOMER, "小张")
+    await newcomer.send_command("start", code)
+    assert "无效" in (await newcomer.wait_reply()).text
+    assert await grants_of(bot, NEWCOMER) == []
+    staff = bot.api.person(5101, "小李")
+    await staff.send_command("invites")
+    assert "您的角色不能使用这个功能" in (await staff.wait_reply()).text
+    actions = [r["action"] for r in await bot.services.db.fetchall("SELECT action FROM audit_log ORDER BY id")]
+    assert actions == ["invite", "invite", "invite_revoked"]

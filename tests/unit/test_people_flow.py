@@ -101,6 +101,32 @@ async def test_two_people_opening_one_link_at_once_register_one(world):
     assert await world.db.fetchval("SELECT COUNT(*) FROM user_roles WHERE user_id IN (10, 11)") == 1
 
 
+async def test_only_usable_invitations_are_listed_and_revocable(world):
+    used = await world.people.invite(MANAGER, Role.STAFF, f"s{world.east}", None)
+    await world.people.accept(NEWCOMER, "新人", used.code)
+    await world.people.invite(MANAGER, Role.STAFF, f"s{world.east2}", None)
+    world.clock.advance(timedelta(days=6))
+    await world.people.invite(ADMIN, Role.INSPECTOR, f"s{world.south}", None)
+    open_now = await world.people.open_invitations(ADMIN)
+    assert [(i.scope.site_name, i.mine) for i in open_now] == [("星河湾", False), ("翠湖天地", True)]  # soonest first
+    assert [i.scope.site_name for i in await world.people.open_invitations(MANAGER)] == ["星河湾"]
+    world.clock.advance(timedelta(days=1))  # 星河湾's link expires
+    assert await world.people.open_invitations(MANAGER) == []
+    gone = await world.db.fetchval("SELECT id FROM invitations WHERE site_id = ?", (world.east2,))
+    with pytest.raises(PeopleRefusedError) as closed:
+        await world.people.revoke_invitation(MANAGER, gone)
+    assert closed.value.reason is Denied.INVITATION_CLOSED
+    south = open_now[1].id
+    with pytest.raises(PeopleRefusedError) as not_theirs:
+        await world.people.revoke_invitation(MANAGER, south)
+    assert not_theirs.value.reason is Denied.NOT_ALLOWED
+    with pytest.raises(PeopleRefusedError) as unknown:
+        await world.people.revoke_invitation(ADMIN, 999)
+    assert unknown.value.reason is Denied.STALE
+    assert (await world.people.revoke_invitation(ADMIN, south)).scope.site_name == "翠湖天地"
+    assert await world.people.open_invitations(ADMIN) == []
+
+
 async def test_the_ttl_comes_from_the_settings(world):
     world.people.settings = replace(world.people.settings, access=AccessSettings(invite_ttl_days=2))
     invitation = await world.people.invite(ADMIN, Role.ADMIN, "-", None)

@@ -9,7 +9,15 @@ import pytest
 from bot.flows.access import Role
 from bot.flows.people_audit import AuditLine, AuditPage
 from bot.flows.people_import import ImportReport, RowError
-from bot.flows.people_manage import Granted, GrantLine, NewInvitation, PeoplePage, PersonCard, Scope
+from bot.flows.people_manage import (
+    Granted,
+    GrantLine,
+    NewInvitation,
+    OpenInvitation,
+    PeoplePage,
+    PersonCard,
+    Scope,
+)
 from bot.flows.people_refusals import Denied, PeopleRefusedError
 from bot.flows.people_sites import SitesPage
 from bot.i18n import Texts
@@ -23,6 +31,10 @@ PERSON = Person(5, "王五", "wang", True, False, None, "zh-hans", GRANTS)
 OFF = Person(6, "", "li", False, True, None, None, ())
 SCOPE = Scope(3, "阳光<花园>")
 WHEN = datetime(2026, 5, 13, 9, 0, tzinfo=UTC)
+OPEN = (
+    OpenInvitation(4, Role.STAFF, SCOPE, "老板", True, WHEN),
+    OpenInvitation(5, Role.MANAGER, Scope(region="华东"), "<b>经理</b>", False, WHEN),
+)
 AUDIT = AuditPage(
     (
         AuditLine(1, WHEN, 1, "老板", "grant", "user:5", "王五", {"role": "staff", "site": "A", "via": "import"}, None),
@@ -34,6 +46,7 @@ AUDIT = AuditPage(
         AuditLine(7, WHEN, 2, "经理", "reopen", "inspection:9", None, {"reason": "补拍"}, None),
         AuditLine(8, WHEN, None, None, "delete", "photo:1", None, None, "free text"),
         AuditLine(9, WHEN, 1, "老板", "invite", "invitation:4", None, {"role": "admin"}, None),
+        AuditLine(11, WHEN, 1, "老板", "invite_revoked", "invitation:4", None, {"role": "staff", "site": "A"}, None),
         AuditLine(10, WHEN, 1, "老板", "something_new", None, None, {}, None),
     ),
     3,
@@ -87,6 +100,11 @@ CASES: list[tuple[str, dict[str, object]]] = [
         },
     ),
     ("invite_open_button", {}),
+    ("open_invitations", {"invitations": OPEN, "revoked": None, "shown": 20}),
+    ("open_invitations", {"invitations": OPEN, "revoked": OPEN[0], "shown": 2}),
+    ("open_invitations", {"invitations": [], "revoked": OPEN[1], "shown": 20}),
+    ("btn_revoke_invite", {"index": 2, "invitation": OPEN[1]}),
+    ("invite_revoked_toast", {}),
     ("invite_accepted", {"name": "王五", "role": "staff", "scope": SCOPE, "roles": ["inspector", "staff"]}),
     ("invite_used_notice", {"name": "王五", "user_id": 5, "role": "manager", "scope": Scope(region="华东")}),
     ("granted", {"granted": Granted(5, Role.INSPECTOR, Scope(), True), "name": "王五"}),
@@ -187,3 +205,15 @@ def test_what_the_texts_say(texts):
     assert "something_new" in audit
     escaped = texts.render("zh-hant", "people.site_card", site=SITE)
     assert "阳光&lt;花园&gt;" in escaped
+
+
+def test_open_invitations_say_whose_and_until_when(texts):
+    listed = texts.render("zh-hans", "people.open_invitations", invitations=OPEN, revoked=None, shown=2)
+    lines = listed.splitlines()
+    assert lines[0] == "📨 仍有效的邀请链接（2 个，只列出最早到期的 2 个）："
+    assert lines[1] == "1. 项目客服 · 阳光&lt;花园&gt; · 2026-05-13 09:00 前有效"  # mine: no inviter
+    assert lines[2] == "2. 经理 · 华东（区域） · 2026-05-13 09:00 前有效 · &lt;b&gt;经理&lt;/b&gt; 生成"
+    empty = texts.render("en", "people.open_invitations", invitations=[], revoked=OPEN[0], shown=20)
+    assert empty.startswith("🚫 Invitation revoked: site staff · 阳光&lt;花园&gt;.") and "/invite " in empty
+    audit = texts.render("en", "people.audit", page=AUDIT, first=True)
+    assert "老板 · revoked an invitation · invitation #4" in audit
