@@ -232,10 +232,10 @@ class InspectionFlow:
         state = await self.repo.state(walk.id)
         if state is None:
             raise RefusedError(Refusal.NOT_FOUND)
-        now = Walk(state.row, walk.rubric)
+        fresh = Walk(state.row, walk.rubric)
         answers = {k: v.answer for k, v in state.answers.items()}
         return [
-            self._card(now, clause_id, answers, state.evidence, state.row.cursor, state.row.awaiting)
+            self._card(fresh, clause_id, answers, state.evidence, state.row.cursor, state.row.awaiting)
             for clause_id in clause_ids
         ]
 

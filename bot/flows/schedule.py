@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
+
 from config.duties import Anchor, Cadence, CronSpec, DutyRule, DutySettings
 
 # A cron rule that fires on 29 February fires every 4 years, and 2100 is no leap year.
@@ -73,9 +75,7 @@ class WorkCalendar:
     @classmethod
     def of(cls, settings: DutySettings) -> WorkCalendar:
         holidays, workdays, known_until = set(settings.holidays), set(settings.workdays), None
-        if settings.public_holidays == "china":
-            import chinese_calendar  # the State Council's schedule, one release a year
-
+        if settings.public_holidays == "china":  # the State Council's schedule, one package release a year
             holidays |= set(chinese_calendar.holidays) - settings.workdays
             workdays |= set(chinese_calendar.workdays) - settings.holidays
             known_until = max(day.year for day in (*chinese_calendar.holidays, *settings.holidays))
