@@ -67,6 +67,13 @@ class CategoryProgress:
 
 
 @dataclass(frozen=True)
+class SectionProgress:
+    label: str
+    answered: int
+    total: int
+
+
+@dataclass(frozen=True)
 class Outline:
     inspection_id: int
     site_name: str
@@ -75,6 +82,7 @@ class Outline:
     categories: tuple[CategoryProgress, ...]
     answered: int
     total: int
+    sections: tuple[SectionProgress, ...] = ()  # those with clauses
 
 
 @dataclass(frozen=True)
@@ -197,11 +205,16 @@ class InspectionFlow:
     async def outline(self, caller: Caller, inspection_id: int) -> Outline:
         walk = await self.load(caller, inspection_id)
         answers = await self.repo.answers(walk.id)
-        progress = []
+        progress, sections = [], []
         for section in walk.rubric.sections:
-            for category in section.categories:
-                done = sum(1 for clause in category.clauses if clause.id in answers)
-                progress.append(CategoryProgress(category, section.label, done))
+            in_section = [
+                CategoryProgress(category, section.label, sum(1 for c in category.clauses if c.id in answers))
+                for category in section.categories
+            ]
+            progress += in_section
+            total = sum(len(p.category.clauses) for p in in_section)
+            if total:
+                sections.append(SectionProgress(section.label, sum(p.answered for p in in_section), total))
         return Outline(
             walk.id,
             walk.row.site_name,
@@ -210,6 +223,7 @@ class InspectionFlow:
             tuple(progress),
             len(answers),
             len(walk.rubric.clauses),
+            tuple(sections),
         )
 
     # -- walking --------------------------------------------------------------------------------

@@ -127,7 +127,9 @@ async def test_back_changes_an_answer_and_the_outline_jumps(bot: BotUnderTest):
     await person.wait_text("➖ 一(一)1 不适用")
     assert (await answers_in_db(bot, await draft_id(bot)))["1.1.1"] == "na"
     await person.press("☰ 目录")
-    await person.wait_text("点类别可跳转")
+    outline = await person.wait_text("点类别可跳转")
+    # Progress per section in the text, the categories once, as buttons.
+    assert "一、内部管理 1/33\n二、现场管理 0/32" in outline.text and "钥匙管理" not in outline.text
     await person.press("二(三) 钥匙管理 0/4")
     card = await person.wait_text("(三)钥匙管理 · 1/4 · 总 41/65")
     assert "二(三)1" in card.text
