@@ -82,7 +82,7 @@ class Outline:
     categories: tuple[CategoryProgress, ...]
     answered: int
     total: int
-    sections: tuple[SectionProgress, ...] = ()  # those with clauses
+    sections: tuple[SectionProgress, ...]  # those with clauses
 
 
 @dataclass(frozen=True)
