@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -69,6 +69,17 @@ class TickReport:
     retried: int = 0
     skipped: int = 0
     stopped: bool = False  # the bot began to stop: the rest waits for the next start
+
+
+@dataclass
+class _DeliveryPass:
+    """One delivery pass of a tick, shared by its concurrent senders."""
+
+    send: Sender
+    keep_going: Callable[[], bool]
+    report: TickReport
+    tries: dict[int, int] = field(default_factory=dict)  # outbox id -> failed tries in this tick
+    skip: list[int] = field(default_factory=list)  # rows that failed too often to try again this tick
 
 
 class DutyEngine:
@@ -249,72 +260,54 @@ class DutyEngine:
     # -- 3. delivery -------------------------------------------------------------------------------
 
     async def _deliver(self, send: Sender, keep_going: Callable[[], bool], report: TickReport) -> None:
-        tries: dict[int, int] = {}
-        skip: list[int] = []
+        run = _DeliveryPass(send, keep_going, report)
         while keep_going():
-            batch = await self.repo.pending(BATCH, skip)
+            batch = await self.repo.pending(BATCH, run.skip)
             if not batch:
                 return
             queue: asyncio.Queue[OutboxRow] = asyncio.Queue()
             for row in batch:
                 queue.put_nowait(row)
-            workers = min(self.workers, len(batch))
-            await asyncio.gather(*(self._worker(queue, send, keep_going, report, tries, skip) for _ in range(workers)))
+            await asyncio.gather(*(self._worker(queue, run) for _ in range(min(self.workers, len(batch)))))
         report.stopped = True
 
-    async def _worker(
-        self,
-        queue: asyncio.Queue[OutboxRow],
-        send: Sender,
-        keep_going: Callable[[], bool],
-        report: TickReport,
-        tries: dict[int, int],
-        skip: list[int],
-    ) -> None:
-        while keep_going() and not queue.empty():
-            await self._deliver_one(queue.get_nowait(), send, keep_going, report, tries, skip)
+    async def _worker(self, queue: asyncio.Queue[OutboxRow], run: _DeliveryPass) -> None:
+        while run.keep_going() and not queue.empty():
+            await self._deliver_one(queue.get_nowait(), run)
 
-    async def _deliver_one(
-        self,
-        row: OutboxRow,
-        send: Sender,
-        keep_going: Callable[[], bool],
-        report: TickReport,
-        tries: dict[int, int],
-        skip: list[int],
-    ) -> None:
+    async def _deliver_one(self, row: OutboxRow, run: _DeliveryPass) -> None:
         if not await self.repo.claim(row.id, iso(self.clock.now())):
             return  # another sender has it
         notice = await self._notice(row)
         if notice is None:
             await self.repo.finish(row.id, "skipped", iso(self.clock.now()))
-            report.skipped += 1
+            run.report.skipped += 1
             return
         try:
-            result = await send(notice)
+            result = await run.send(notice)
         except Exception as exc:  # a bug in rendering, or an error the sender did not expect
             log.exception("sending duty message %s failed", row.key)
             result = SendResult(Delivery.RETRY, error=repr(exc))
         now = iso(self.clock.now())
         if result.delivery is Delivery.SENT:
             await self.repo.finish(row.id, "sent", now, message_id=result.message_id)
-            report.sent += 1
+            run.report.sent += 1
         elif result.delivery is Delivery.RETRY and row.attempts + 1 < MAX_ATTEMPTS:
             await self.repo.release(row.id, result.error or "retry")
-            report.retried += 1
-            tries[row.id] = tries.get(row.id, 0) + 1
-            if tries[row.id] >= TRIES_PER_TICK:
-                skip.append(row.id)
-            elif result.retry_after and keep_going():
+            run.report.retried += 1
+            run.tries[row.id] = run.tries.get(row.id, 0) + 1
+            if run.tries[row.id] >= TRIES_PER_TICK:
+                run.skip.append(row.id)
+            elif result.retry_after and run.keep_going():
                 # Flood control outlasted the rate limiter's retries: this sender waits as told.
                 await asyncio.sleep(min(result.retry_after, MAX_BACKOFF))
         else:
             blocked = result.delivery is Delivery.BLOCKED
             await self.repo.finish(row.id, "blocked" if blocked else "failed", now, error=result.error)
             if blocked:
-                report.blocked += 1
+                run.report.blocked += 1
             else:
-                report.failed += 1
+                run.report.failed += 1
                 log.warning("duty message %s could not be delivered: %s", row.key, result.error)
             await self._unreachable(row, notice, blocked, now)
 
