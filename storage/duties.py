@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from storage.db import Database, Row
+from storage.users import display_name_sql
 
 OPEN, DONE, NA = "open", "done", "na"
 
@@ -96,13 +97,12 @@ class OutboxRow:
     interrupted: bool = False  # a crash cut its send short: it may have arrived already
 
 
-_DUTY_SELECT = """
-    SELECT d.*, s.name AS site_name,
-           COALESCE(NULLIF(u.first_name, ''), '@' || u.username, CAST(u.id AS TEXT)) AS done_by_name,
+_PERSON_NAME = display_name_sql()
+_DUTY_SELECT = f"""
+    SELECT d.*, s.name AS site_name, {_PERSON_NAME} AS done_by_name,
            (SELECT COUNT(*) FROM duty_evidence e WHERE e.duty_id = d.id) AS evidence_count
     FROM duties d JOIN sites s ON s.id = d.site_id LEFT JOIN users u ON u.id = d.done_by
 """
-_PERSON_NAME = "COALESCE(NULLIF(u.first_name, ''), '@' || u.username, CAST(u.id AS TEXT))"
 
 
 def _duty(row: Row) -> DutyRow:

@@ -12,6 +12,7 @@ from typing import Any
 import aiosqlite
 
 from storage.db import Database, Row
+from storage.users import display_name, display_name_sql
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class Person:
 
     @property
     def display_name(self) -> str:
-        return self.first_name or (f"@{self.username}" if self.username else str(self.id))
+        return display_name(self.first_name, self.username, self.id)
 
 
 @dataclass(frozen=True)
@@ -138,9 +139,8 @@ def _invitation(row: Row) -> Invitation:
     )
 
 
-_INVITATIONS = """
-    SELECT i.*, s.name AS site_name,
-           COALESCE(NULLIF(u.first_name, ''), '@' || u.username, CAST(i.created_by AS TEXT)) AS inviter_name
+_INVITATIONS = f"""
+    SELECT i.*, s.name AS site_name, {display_name_sql("i.created_by")} AS inviter_name
     FROM invitations i LEFT JOIN sites s ON s.id = i.site_id LEFT JOIN users u ON u.id = i.created_by"""
 
 

@@ -7,6 +7,16 @@ from dataclasses import dataclass
 from storage.db import Database, Row
 
 
+def display_name(first_name: str, username: str | None, user_id: int) -> str:
+    """How a person is named in messages: first name, else @username, else their id."""
+    return first_name or (f"@{username}" if username else str(user_id))
+
+
+def display_name_sql(id_column: str = "u.id") -> str:
+    """:func:`display_name` in SQL, for a ``users`` row joined as ``u`` (``id_column`` when it may be missing)."""
+    return f"COALESCE(NULLIF(u.first_name, ''), '@' || u.username, CAST({id_column} AS TEXT))"
+
+
 @dataclass(frozen=True)
 class RoleGrant:
     role: str
@@ -27,7 +37,7 @@ class UserRecord:
 
     @property
     def display_name(self) -> str:
-        return self.first_name or (f"@{self.username}" if self.username else str(self.id))
+        return display_name(self.first_name, self.username, self.id)
 
 
 class UserRepository:
