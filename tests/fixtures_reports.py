@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
-from bot.clock import iso
+from bot.clock import ManualClock, iso
+from bot.flows.access import Caller, Role
+from bot.flows.reports import ReportFlow
+from config.settings import Settings
 from rubric.model import Answer
 from rubric.registry import RubricRegistry
 from storage.db import Database
 from storage.files import FileStore
+from storage.reports import ReportRepository
+from storage.sites import SiteRepository
 from tests.harness.media import make_png
 from tests.seeding import Seeded, add_person, add_site, answers_by_pattern, seed_inspection
 
@@ -91,3 +97,29 @@ async def build_company(db: Database, files: FileStore, rubrics: RubricRegistry 
     rubric = rubrics.get(2)
     await seed_inspection(db, rubric, sites["滨江壹号"], INSPECTOR, NOW, {rubric.clauses[0].id: OK}, status="draft")
     return company
+
+
+ADMIN = Caller(9001, "管理员", "zh-hans", frozenset({Role.ADMIN}))
+
+
+@dataclass
+class ReportWorld:
+    """The company in a fresh SQLite file, with the managers' view flow over it (clock at NOW)."""
+
+    db: Database
+    files: FileStore
+    company: Company
+    settings: Settings
+    clock: ManualClock
+    repo: ReportRepository
+    flow: ReportFlow
+
+
+async def open_report_world(tmp_path: Path) -> ReportWorld:
+    db = await Database.open(tmp_path / "bot.sqlite3")
+    files = FileStore(tmp_path / "files")
+    rubrics = RubricRegistry.load()
+    company = await build_company(db, files, rubrics)
+    settings, clock, repo = Settings(data_dir=tmp_path), ManualClock(NOW), ReportRepository(db)
+    flow = ReportFlow(repo, SiteRepository(db), rubrics, files, clock, settings)
+    return ReportWorld(db, files, company, settings, clock, repo, flow)

@@ -7,37 +7,23 @@ from datetime import UTC, datetime, time
 import pytest
 from openpyxl import load_workbook
 
-from bot.clock import ManualClock, iso
+from bot.clock import iso
 from bot.flows.access import Caller, Role
 from bot.flows.report_digest import DigestFlow
 from bot.flows.report_periods import latest_digest_week
-from bot.flows.reports import ReportFlow
 from bot.i18n import Texts
 from config.settings import Settings
-from rubric.registry import RubricRegistry
 from storage.db import Database
-from storage.files import FileStore
-from storage.reports import ReportRepository
-from storage.sites import SiteRepository
 from storage.users import UserRepository
-from tests.fixtures_reports import EAST_MANAGER, NOW, SOUTH_MANAGER, build_company
-
-ADMIN = Caller(9001, "管理员", "zh-hans", frozenset({Role.ADMIN}))
+from tests.fixtures_reports import ADMIN, EAST_MANAGER, NOW, SOUTH_MANAGER, open_report_world
 
 
 @pytest.fixture
 async def setup(tmp_path):
-    db = await Database.open(tmp_path / "bot.sqlite3")
-    files = FileStore(tmp_path / "files")
-    rubrics = RubricRegistry.load()
-    company = await build_company(db, files, rubrics)
-    settings = Settings(data_dir=tmp_path)
-    clock = ManualClock(NOW)
-    repo = ReportRepository(db)
-    flow = ReportFlow(repo, SiteRepository(db), rubrics, files, clock, settings)
-    digests = DigestFlow(flow, repo, UserRepository(db), clock, settings)
-    yield flow, digests, company, db, clock
-    await db.close()
+    world = await open_report_world(tmp_path)
+    digests = DigestFlow(world.flow, world.repo, UserRepository(world.db), world.clock, world.settings)
+    yield world.flow, digests, world.company, world.db, world.clock
+    await world.db.close()
 
 
 async def add_overdue_duty(db: Database, site_id: int, rule_id: str) -> None:

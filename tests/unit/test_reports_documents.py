@@ -12,36 +12,21 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.clock import ManualClock
-from bot.flows.access import Caller, Role
 from bot.flows.report_chart import cjk_font, trend_chart
 from bot.flows.report_html import chromium_command, chromium_path, embedded_photo, html_to_pdf
 from bot.flows.report_periods import Quarter
-from bot.flows.reports import ReportFlow
 from bot.i18n import Texts
-from config.settings import Settings
-from rubric.registry import RubricRegistry
-from storage.db import Database
-from storage.files import FileStore
-from storage.reports import ReportRepository
-from storage.sites import SiteRepository
-from tests.fixtures_reports import NOW, build_company
+from tests.fixtures_reports import ADMIN, open_report_world
 
-ADMIN = Caller(9001, "管理员", "zh-hans", frozenset({Role.ADMIN}))
 CHROMIUM = chromium_path()
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
 
 
 @pytest.fixture
 async def setup(tmp_path):
-    db = await Database.open(tmp_path / "bot.sqlite3")
-    files = FileStore(tmp_path / "files")
-    rubrics = RubricRegistry.load()
-    company = await build_company(db, files, rubrics)
-    settings = Settings(data_dir=tmp_path)
-    flow = ReportFlow(ReportRepository(db), SiteRepository(db), rubrics, files, ManualClock(NOW), settings)
-    yield flow, company, db
-    await db.close()
+    world = await open_report_world(tmp_path)
+    yield world.flow, world.company, world.db
+    await world.db.close()
 
 
 def dump_dom(page: Path, tmp_path: Path) -> str:

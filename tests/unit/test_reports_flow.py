@@ -8,26 +8,21 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.clock import ManualClock
 from bot.flows.access import Caller, Role
 from bot.flows.errors import RefusedError
 from bot.flows.report_periods import Quarter
-from bot.flows.reports import RANKING_PAGE, ReportFlow, ReportRefusedError, match_sites
+from bot.flows.reports import RANKING_PAGE, ReportRefusedError, match_sites
 from config.settings import Settings
-from rubric.registry import RubricRegistry
 from rubric.scoring import grade_for, percent_of
-from storage.db import Database
-from storage.files import FileStore
-from storage.reports import ReportRepository
 from storage.sites import Site, SiteRepository
 from tests.fixtures_reports import (
+    ADMIN,
     CHIEF,
     EAST_MANAGER,
     HAIJING_MANAGER,
     INSPECTOR,
-    NOW,
     SOUTH_MANAGER,
-    build_company,
+    open_report_world,
 )
 
 Q4 = Quarter(2026, 4)
@@ -37,19 +32,11 @@ def manager(user_id: int, lang: str = "zh-hans") -> Caller:
     return Caller(user_id, "经理", lang, frozenset({Role.MANAGER}))
 
 
-ADMIN = Caller(9001, "管理员", "zh-hans", frozenset({Role.ADMIN}))
-
-
 @pytest.fixture
 async def setup(tmp_path):
-    db = await Database.open(tmp_path / "bot.sqlite3")
-    files = FileStore(tmp_path / "files")
-    rubrics = RubricRegistry.load()
-    company = await build_company(db, files, rubrics)
-    settings = Settings(data_dir=tmp_path)
-    flow = ReportFlow(ReportRepository(db), SiteRepository(db), rubrics, files, ManualClock(NOW), settings)
-    yield flow, company, db
-    await db.close()
+    world = await open_report_world(tmp_path)
+    yield world.flow, world.company, world.db
+    await world.db.close()
 
 
 async def test_summary_sums_points_not_percentages(setup):
