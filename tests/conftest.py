@@ -102,6 +102,8 @@ async def bot(botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock) -> AsyncIt
         yield under_test
     finally:
         await under_test.stop()
+    # Whatever a test did, the bot never sent what Telegram would refuse as malformed or show wrongly.
+    botapi.assert_well_formed()
 
 
 @pytest.fixture

@@ -45,6 +45,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 import socket
 import struct
 import threading
@@ -185,6 +186,15 @@ _INLINE_BUTTON_ACTIONS = (
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
+)
+# HTML entities or Telegram's tags: shown literally where Telegram does not parse HTML.
+_MARKUP_IN_PLAIN = re.compile(
+    r"&(?:amp|lt|gt|quot|#\d+|#x[0-9a-fA-F]+);"
+    r"|</?(?:b|strong|i|em|u|ins|s|strike|del|code|pre|a|span|tg-spoiler|tg-emoji|blockquote)(?:\s[^<>]*)?>"
+)
+_STATE_DEPENDENT = re.compile(
+    r"message is not modified|chat not found|message to (?:edit|delete) not found|message can't be"
+    r"|message to be replied not found|Too Many Requests"
 )
 _QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 _CONFLICT_POLL = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
@@ -528,7 +538,9 @@ class FakeBotAPI:
         self._rate_limited_methods: frozenset[str] = SEND_METHODS
         self._rate_limit_hits = 0
         self._rate_limit_hits_by_chat: Counter[int] = Counter()
-        self.callback_answer_timeout: float | None = None  # seconds; None = no expiry
+        # Telegram drops a press that was not answered within about 15 s; a later answer is refused.
+        self.callback_answer_timeout: float | None = 15.0  # seconds; None = no expiry
+        self._plain_violations: list[str] = []  # markup shown literally on a plain-text surface
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -1002,12 +1014,38 @@ class FakeBotAPI:
                 if r.status not in (None, 200, 499) and (include_injected or not r.injected)
             ]
 
+    def malformed_requests(self) -> list[RecordedRequest]:
+        """Refused requests that are the bot's fault whatever the chat's state: bad HTML, too long, bad
+        callback data, a second answer to a press... Not those that depend on what Telegram knows and the
+        bot cannot (a person who blocked the bot or never wrote to it, an edit that changed nothing, a
+        message deleted meanwhile): the bot handles those, and tests that care assert them directly."""
+        return [r for r in self.errors() if r.status != 403 and not _STATE_DEPENDENT.search(r.description or "")]
+
+    def assert_well_formed(self) -> None:
+        """Fail when the bot sent what Telegram refuses as malformed, or showed HTML markup as plain text."""
+        self._assert_none(self.malformed_requests(), "malformed")
+
+    def plain_text_violations(self) -> list[str]:
+        """Button labels, toasts and alerts that show HTML markup literally (``&amp;``, ``<code>``...).
+
+        Telegram never parses HTML there, so such markup reaches the person as-is: an escaping bug."""
+        with self._lock:
+            return list(self._plain_violations)
+
     def assert_no_errors(self) -> None:
-        """Fail when the bot made a request Telegram would have refused (bad HTML, not modified, ...)."""
-        errors = self.errors()
-        if errors:
-            lines = [f"  {r.method} -> {r.status} {r.description}  params={_short(r.params)}" for r in errors]
-            raise AssertionError("the bot made failing Bot API requests:\n" + "\n".join(lines))
+        """Fail when the bot made a request Telegram would have refused (bad HTML, not modified, ...),
+        or put HTML markup on a surface Telegram shows as plain text."""
+        self._assert_none(self.errors(), "failing")
+
+    def _assert_none(self, refused: list[RecordedRequest], what: str) -> None:
+        lines = [f"  {r.method} -> {r.status} {r.description}  params={_short(r.params)}" for r in refused]
+        lines += [f"  markup shown as plain text: {v}" for v in self.plain_text_violations()]
+        if lines:
+            raise AssertionError(f"the bot made {what} Bot API requests:\n" + "\n".join(lines))
+
+    def _check_plain(self, surface: str, text: str) -> None:
+        if _MARKUP_IN_PLAIN.search(text):
+            self._plain_violations.append(f"{surface}: {text[:120]!r}")
 
     def sent_messages(self, chat_id: int) -> list[BotMessage]:
         """Current state (after edits, without deleted ones) of the bot's messages in a chat."""
@@ -1499,6 +1537,7 @@ class FakeBotAPI:
                 for button in row:
                     if not isinstance(button, dict) or not isinstance(button.get("text"), str):
                         raise _bad('can\'t parse inline keyboard button: Field "text" must be of type String')
+                    self._check_plain("button label", button["text"])
                     actions = [a for a in _INLINE_BUTTON_ACTIONS if a in button]
                     if not actions:
                         raise _bad(
@@ -2009,6 +2048,8 @@ class FakeBotAPI:
         text = p.get("text")
         if text is not None and len(str(text)) > 200:
             raise _bad("MESSAGE_TOO_LONG")
+        if text:
+            self._check_plain("alert" if p.get("show_alert") else "toast", str(text))
         answer = CallbackAnswer(
             query_id=query_id,
             text=None if text is None else str(text),

@@ -7,7 +7,8 @@ Bot API description after ``"Bad Request: can't parse entities: "``.
 
 The HTML parser follows tdlib's ``parse_html`` (the code behind the Bot API): only the documented
 tags are allowed, ``<`` that does not start a valid tag is an error (``Unsupported start tag "" at
-byte offset N``), unknown ``&entities;`` are kept literally, byte offsets are UTF-8 byte offsets.
+byte offset N``), byte offsets are UTF-8 byte offsets. Stricter than tdlib on one point, following
+the Bot API's documented rule: an ``&`` that starts no entity is refused instead of kept literally.
 MarkdownV2 and legacy Markdown are emulated more loosely (the common mistakes are caught: reserved
 characters that are not escaped, entities that are never closed).
 """
@@ -117,11 +118,14 @@ def _parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
         c = text[i]
         if c == "&":
             decoded = _decode_entity(text, i)
-            if decoded is not None:
-                ch, i = decoded
-                out.append(ch)
-                utf16_pos += utf16_len(ch)
-                continue
+            if decoded is None:
+                # tdlib keeps such an '&' literally, but the Bot API's rule is that every '&' outside an
+                # entity must be escaped: refusing it catches text that skipped escaping (a name "A & B")
+                raise EntityParseError(f"Unescaped '&' at byte offset {_byte_offset(text, i)}")
+            ch, i = decoded
+            out.append(ch)
+            utf16_pos += utf16_len(ch)
+            continue
         if c != "<":
             out.append(c)
             utf16_pos += utf16_len(c)

@@ -354,7 +354,7 @@ async def test_people_media_and_buttons(botapi: FakeBotAPI) -> None:  # noqa: F8
 @pytest.mark.parametrize(
     ("html", "text", "entities"),
     [
-        ("<b>粗</b> &lt;tag&gt; &amp; &copy x", "粗 <tag> & &copy x", [{"type": "bold", "offset": 0, "length": 1}]),
+        ("<b>粗</b> &lt;tag&gt; &amp; &#169; x", "粗 <tag> & © x", [{"type": "bold", "offset": 0, "length": 1}]),
         (
             '😀 <a href="https://x.org/?a=1&amp;b=2">link</a>',
             "😀 link",
@@ -387,6 +387,9 @@ def test_html_parsing(html: str, text: str, entities: list[dict[str, Any]] | Non
         ("x</b>", "Unexpected end tag at byte offset 1"),
         ("中<div>", 'Unsupported start tag "div" at byte offset 3'),
         ('<span class="x">y</span>', 'Tag "span" must have class "tg-spoiler" at byte offset 0'),
+        # An unescaped '&' (a name "A & B" put in without escaping): the Bot API says to escape it.
+        ("King's Park & Lake", "Unescaped '&' at byte offset 12"),
+        ("&copy x", "Unescaped '&' at byte offset 0"),
     ],
 )
 def test_html_errors(html: str, error: str) -> None:
@@ -413,3 +416,38 @@ def test_markdown_modes() -> None:
     assert parse_formatted_text("*b* 1.5 [l](http://x)", "Markdown")[0] == "b 1.5 l"
     with pytest.raises(EntityParseError, match="Can't find end of the entity starting at byte offset 2"):
         parse_formatted_text("a _b", "Markdown")
+
+
+async def test_strict_like_telegram_on_presses_and_plain_surfaces(botapi: FakeBotAPI) -> None:  # noqa: F811
+    alice = botapi.person(1001, "Alice", started=True)
+    markup = {"inline_keyboard": [[{"text": "King&#39;s Park &amp; Lake", "callback_data": "a"}]]}
+    await ok(botapi, "sendMessage", chat_id=1001, text="pick", reply_markup=markup)
+    await ok(botapi, "editMessageText", chat_id=1001, message_id=1, text="pick <code>1</code>", parse_mode="HTML")
+    _, body = await call(
+        botapi, "editMessageText", chat_id=1001, message_id=1, text="pick <code>1</code>", parse_mode="HTML"
+    )
+    assert body["description"].startswith("Bad Request: message is not modified")
+    _, body = await call(botapi, "sendMessage", chat_id=1001, text="A & B", parse_mode="HTML")
+    assert body["description"] == "Bad Request: can't parse entities: Unescaped '&' at byte offset 2"
+    _, body = await call(botapi, "sendPhoto", chat_id=1001, photo="x", caption="y" * 1025)
+    assert body["error_code"] == 400
+
+    query_id = await alice.press_data("a", 1)
+    _, body = await call(botapi, "answerCallbackQuery", callback_query_id=query_id, text="x" * 201)
+    assert body["description"] == "Bad Request: MESSAGE_TOO_LONG"
+    assert await ok(
+        botapi, "answerCallbackQuery", callback_query_id=query_id, text="已撤销：A &amp; B", show_alert=True
+    )
+    # Telegram shows toasts, alerts and labels as they are: markup there is an escaping bug.
+    assert botapi.plain_text_violations() == [
+        "button label: " + repr("King&#39;s Park &amp; Lake"),
+        "alert: '已撤销：A &amp; B'",
+    ]
+    # A press not answered in time can no longer be answered.
+    botapi.callback_answer_timeout = 0.01
+    late = await alice.press_data("a", 1)
+    await asyncio.sleep(0.05)
+    _, body = await call(botapi, "answerCallbackQuery", callback_query_id=late)
+    assert body["description"].startswith("Bad Request: query is too old")
+    with pytest.raises(AssertionError, match="markup shown as plain text"):
+        botapi.assert_well_formed()
