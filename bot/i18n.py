@@ -9,6 +9,8 @@ autoescaping keeps names and notes typed by people from breaking it.
 from __future__ import annotations
 
 import functools
+import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,10 @@ class Texts:
             return cached
         return self._render(lang, key, **context)
 
+    def plain(self, lang: str, key: str, **context: Any) -> str:
+        """The same text for a surface Telegram never parses as HTML: button labels, toasts, alerts."""
+        return html_to_plain(self.render(lang, key, **context))
+
     def _render(self, lang: str, key: str, **context: Any) -> str:
         module_name, _, macro_name = key.partition(".")
         module = self._module(lang if lang in LANGUAGES else "zh-hans", module_name)
@@ -78,6 +84,15 @@ class Texts:
 
     def modules(self, lang: str) -> list[str]:
         return sorted(path.stem for path in (self._folder / lang).glob("*.j2"))
+
+
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def html_to_plain(text: str) -> str:
+    """What a reader sees of Telegram HTML: tags dropped, entities decoded. Safe because autoescaping
+    turned every ``<`` people typed into ``&lt;``, so the only tags left are the templates' own."""
+    return html.unescape(_TAG.sub("", text))
 
 
 _MODULES: dict[Path, dict[tuple[str, str], Any]] = {}

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.db import Database, Row
+from storage.people import AuditEntry
+from storage.people import _audit as write_audit
 
 
 @dataclass(frozen=True)
@@ -303,7 +305,8 @@ class InspectionRepository:
             )
         return True
 
-    async def reopen(self, inspection_id: int, actor_id: int, reason: str, now: str) -> bool:
+    async def reopen(self, inspection_id: int, actor_id: int, reason: str, now: str, audit: AuditEntry) -> bool:
+        """Unlock a submitted inspection; its event and the audit entry are written in the same transaction."""
         async with self._db.write() as conn:
             cursor = await conn.execute(
                 """UPDATE inspections SET status = 'draft', updated_at = ?, reopened_count = reopened_count + 1,
@@ -318,4 +321,5 @@ class InspectionRepository:
                    VALUES (?, ?, ?, 'reopened', ?)""",
                 (inspection_id, now, actor_id, reason),
             )
+            await write_audit(conn, audit, now)
         return True

@@ -25,7 +25,7 @@ from bot.flows.duty_views import (
     parse_moment,
     view_of,
 )
-from bot.flows.errors import RefusedError
+from bot.flows.errors import RefusedError, bounded_text
 from bot.flows.schedule import Period, calendar_period
 from config.duties import Cadence, DutyRule, DutySettings, normalise_code
 from storage.duties import OPEN, DutyRepository, DutyRow, EvidenceRow
@@ -211,8 +211,9 @@ class DutyFlow:
         return UploadOutcome(await self.duty(caller, duty_id), added)
 
     async def add_note(self, caller: Caller, duty_id: int, text: str) -> DutyView:
+        text = bounded_text(text, MAX_NOTE)
         await self._open_duty(caller, duty_id)
-        await self.repo.append_note(duty_id, text.strip()[:MAX_NOTE], iso(self.clock.now()))
+        await self.repo.append_note(duty_id, text, iso(self.clock.now()))
         return await self.duty(caller, duty_id)
 
     async def confirm_done(self, caller: Caller, duty_id: int) -> Answered:
@@ -248,14 +249,13 @@ class DutyFlow:
         return await self._pending_duty(caller, NA_REASON, None)
 
     async def not_applicable(self, caller: Caller, duty_id: int, reason: str) -> Answered:
+        reason = bounded_text(reason, MAX_REASON)  # refused before the question is cleared: they may retry
         row, rule = await self._load(duty_id)
         await self._check_responsible(caller, row, rule)
         await self._clear_pending(caller, duty_id)
         if row.status != OPEN:
             return Answered(view_of(row, rule, self.clock.now(), self.tz), changed=False)
-        changed = await self.repo.mark_not_applicable(
-            duty_id, caller.user_id, reason.strip()[:MAX_REASON], iso(self.clock.now())
-        )
+        changed = await self.repo.mark_not_applicable(duty_id, caller.user_id, reason, iso(self.clock.now()))
         return Answered(await self.duty(caller, duty_id), changed)
 
     # -- managers, inspectors ----------------------------------------------------------------------

@@ -16,8 +16,10 @@ class Refusal(StrEnum):
     SITE_NOT_ALLOWED = "site_not_allowed"
     UNANSWERED = "unanswered"
     NO_CLAUSE = "no_clause"
+    NO_EDITION = "no_edition"
     TOO_BIG = "too_big"
     NOT_AN_IMAGE = "not_an_image"
+    TOO_LONG = "too_long"
 
 
 class RefusedError(Exception):
@@ -29,3 +31,12 @@ class RefusedError(Exception):
     @property
     def text_key(self) -> str:
         return f"refusals.{self.reason.value}"
+
+
+def bounded_text(text: str, limit: int) -> str:
+    """Free text as stored (trimmed), refused when longer than ``limit``: a note or a reason is shown
+    again later inside other messages (cards, reviews, the audit log), which must stay under 4096."""
+    text = text.strip()
+    if len(text) > limit:
+        raise RefusedError(Refusal.TOO_LONG, length=len(text), limit=limit)
+    return text

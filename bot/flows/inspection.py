@@ -13,15 +13,19 @@ from datetime import datetime
 
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role
-from bot.flows.errors import Refusal, RefusedError
+from bot.flows.errors import Refusal, RefusedError, bounded_text
+from bot.flows.people_audit import AuditAction
 from config.settings import InspectionSettings
 from rubric.model import Answer, Category, Clause, Rubric
 from rubric.registry import RubricRegistry
 from rubric.scoring import ScoreReport, clause_score, needs_evidence, score_inspection
 from storage.files import FileStore
 from storage.inspections import ClauseEvidence, InspectionRepository, InspectionRow
+from storage.people import AuditEntry
 from storage.sites import Site, SiteRepository
 
+MAX_NOTE_CHARS = 1024  # a photo's caption (at most 1024) becomes a note, so it always fits
+MAX_REASON_CHARS = 500
 PAUSED = "paused"
 AWAITING_EVIDENCE = "evidence"
 
@@ -175,6 +179,8 @@ class InspectionFlow:
     async def begin(self, caller: Caller, site_id: int, edition: int) -> Walk:
         """Open a draft on a site, or return the one the person already has there."""
         site = await self._allowed_site(caller, site_id)
+        if edition not in self.editions():
+            raise RefusedError(Refusal.NO_EDITION)
         for row in await self.repo.drafts_of(caller.user_id):
             if row.site_id == site.id:
                 return await self._walk(row)
@@ -384,8 +390,9 @@ class InspectionFlow:
     # -- evidence -------------------------------------------------------------------------------
 
     async def add_note(self, caller: Caller, inspection_id: int, clause_id: str, text: str) -> EvidenceOutcome:
+        text = bounded_text(text, MAX_NOTE_CHARS)
         walk = await self._evidence_target(caller, inspection_id, clause_id)
-        await self.repo.add_note(walk.id, clause_id, text.strip(), iso(self.clock.now()))
+        await self.repo.add_note(walk.id, clause_id, text, iso(self.clock.now()))
         return await self._after_evidence(walk, clause_id, added=True)
 
     def check_file(self, size: int | None, mime_type: str | None, is_photo: bool) -> None:
@@ -453,7 +460,9 @@ class InspectionFlow:
         return self._result(row, walk.rubric, report, findings, caller.name)
 
     async def reopen(self, caller: Caller, inspection_id: int, reason: str) -> InspectionRow:
-        """A manager unlocks a submitted inspection so its inspector can correct it; recorded as an event."""
+        """A manager unlocks a submitted inspection so its inspector can correct it; recorded as an event
+        and in the audit log, together."""
+        reason = bounded_text(reason, MAX_REASON_CHARS)
         row = await self.repo.get(inspection_id)
         visible = await self.sites.visible_to(caller.user_id, (Role.MANAGER,), everything=Role.ADMIN in caller.roles)
         if row is None or row.site_id not in {site.id for site in visible}:
@@ -461,7 +470,8 @@ class InspectionFlow:
         if not row.submitted:
             raise RefusedError(Refusal.NOT_SUBMITTED)
         try:
-            reopened = await self.repo.reopen(row.id, caller.user_id, reason, iso(self.clock.now()))
+            audit = AuditEntry(caller.user_id, AuditAction.REOPEN, f"inspection:{row.id}", {"reason": reason})
+            reopened = await self.repo.reopen(row.id, caller.user_id, reason, iso(self.clock.now()), audit)
         except sqlite3.IntegrityError:
             # The inspector has started another draft on this site meanwhile (one draft per site).
             raise RefusedError(Refusal.DRAFT_EXISTS, site=row.site_name) from None
@@ -540,6 +550,10 @@ class InspectionFlow:
             submitted,
             max(minutes, 0),
         )
+
+    async def check_site(self, caller: Caller, site_id: int) -> None:
+        """Refuses a site the person may not inspect (a forged or outdated button)."""
+        await self._allowed_site(caller, site_id)
 
     async def _allowed_site(self, caller: Caller, site_id: int) -> Site:
         for site in await self.sites_for(caller):

@@ -6,15 +6,20 @@ identifies the person, checks their role once, here, and refuses politely otherw
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.clock import iso
@@ -23,6 +28,20 @@ from bot.flows.errors import RefusedError
 from bot.services import Services, services
 
 Context = ContextTypes.DEFAULT_TYPE
+log = logging.getLogger(__name__)
+
+# Every id in callback data and command arguments: at most 18 digits, so it always fits SQLite's
+# 64-bit integers (a 19-digit or longer id would raise OverflowError deep in a query). Data that does
+# not match a handler's pattern falls through to the "stale button" reply.
+ID = r"[0-9]{1,18}"
+PAGE = r"[0-9]{1,4}"
+_ID_RE = re.compile(ID)
+
+
+def parse_id(text: str | None) -> int | None:
+    """A typed id (``/role 123``): the number, or None when it is not one we could have issued."""
+    text = (text or "").strip()
+    return int(text) if _ID_RE.fullmatch(text) else None
 
 
 @dataclass
@@ -33,6 +52,7 @@ class Turn:
     context: Context
     caller: Caller
     services: Services
+    answered: bool = False  # a button press is answered exactly once (Telegram refuses a second answer)
 
     @property
     def chat_id(self) -> int:
@@ -48,16 +68,36 @@ class Turn:
     async def say(self, key: str, markup: InlineKeyboardMarkup | None = None, **values: Any) -> Message:
         return await self.context.bot.send_message(self.chat_id, self.text(key, **values), reply_markup=markup)
 
+    def label(self, key: str, **values: Any) -> str:
+        """A text for a button label: plain, never parsed as HTML by Telegram."""
+        return self.services.texts.plain(self.caller.lang, key, **values)
+
     async def answer(self, key: str | None = None, alert: bool = False, **values: Any) -> None:
-        """Answer the button press (stops the spinner); optionally with a short toast."""
+        """Answer the button press (stops the spinner); optionally with a short toast or an alert.
+
+        Telegram takes one answer per press. A later answer with something to say (a refusal found
+        after the press was acknowledged) goes to the chat as a message instead, so it is not lost."""
         query = self.update.callback_query
-        if query is not None:
-            await query.answer(self.text(key, **values) if key else None, show_alert=alert)
+        if query is None:
+            if key:
+                await self.say(key, **values)
+            return
+        if self.answered:
+            if key:
+                await self.say(key, **values)
+            return
+        self.answered = True
+        text = self.services.texts.plain(self.caller.lang, key, **values) if key else None
+        await query.answer(text, show_alert=alert)
 
     async def edit(self, key: str, markup: InlineKeyboardMarkup | None = None, **values: Any) -> None:
-        """Edit the message the pressed button sits on; an unchanged message is not an error."""
+        """Edit the message the pressed button sits on; an unchanged message is not an error. Without a
+        message to edit (a command, a message deleted or too old, a button replayed from elsewhere)
+        the text comes as a new message."""
         query = self.update.callback_query
-        assert query is not None and query.message is not None
+        if query is None or not isinstance(query.message, Message):
+            await self.say(key, markup, **values)
+            return
         # What bot.edit_message_text does, less building PTB's Message from the edited message Telegram
         # sends back: nothing reads it, and that was a tenth of the bot's CPU per button tap
         # (bench/RESULTS.md). ExtBot._post still applies the Defaults (HTML, no link previews), the
@@ -73,9 +113,37 @@ class Turn:
         try:
             await self.context.bot._post("editMessageText", edit)
         except BadRequest as exc:
-            if "not modified" not in str(exc).lower():
+            reason = str(exc).lower()
+            if "not modified" in reason:
+                return
+            if "not found" not in reason and "can't be edited" not in reason:
                 raise
+            await self.say(key, markup, **values)
 
+
+@contextlib.asynccontextmanager
+async def showing_progress(turn: Turn, action: str) -> AsyncIterator[None]:
+    """While a long job runs (a report takes seconds), keep the chat's "sending a file…" status up:
+    Telegram shows a chat action for at most 5 s. The press was answered before the job started."""
+    await turn.answer()
+    bot, chat_id = turn.context.bot, turn.chat_id
+
+    async def repeat() -> None:
+        while True:
+            with contextlib.suppress(TelegramError):
+                await bot.send_chat_action(chat_id, action)
+            await asyncio.sleep(_CHAT_ACTION_REPEAT_S)
+
+    task = asyncio.create_task(repeat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+_CHAT_ACTION_REPEAT_S = 4.0
 
 Handler = Callable[[Turn], Awaitable[None]]
 
@@ -117,6 +185,10 @@ def guarded(
                 await handler(turn)
             except RefusedError as refusal:
                 await refuse(turn, refusal.text_key, **refusal.details)
+            except Exception as error:
+                await fail(turn, error)
+            if update.callback_query is not None and not turn.answered:
+                await turn.answer()  # every press gets its one answer, even when nothing needed saying
 
         return run
 
@@ -169,7 +241,20 @@ def _command_in(text: str | None) -> str | None:
 
 
 async def refuse(turn: Turn, key: str, **values: Any) -> None:
-    if turn.update.callback_query is not None:
-        await turn.answer(key, alert=True, **values)
-    else:
-        await turn.say(key, **values)
+    """Say why nothing was done: an alert on the pressed button, else a message."""
+    await turn.answer(key, alert=True, **values)
+
+
+async def fail(turn: Turn, error: Exception) -> None:
+    """A handler failed: log it with its traceback, and tell the person briefly, never the traceback."""
+    log.error("failed to handle an update", exc_info=error)
+    try:
+        await refuse(turn, failure_text_key(error))
+    except TelegramError as exc:
+        log.warning("could not tell the person about the error: %s", exc)
+
+
+def failure_text_key(error: BaseException | None) -> str:
+    # A database that is locked, read-only or full means this message was not saved: say so, so the
+    # person sends it again, instead of the generic "nothing saved is lost".
+    return "common.save_failed" if isinstance(error, sqlite3.Error | OSError) else "common.error"

@@ -20,7 +20,7 @@ from bot.flows.access import Role
 from bot.flows.duties import Board, DutyRefusedError
 from bot.flows.duty_views import Delivery, DutyClauseStatus, Notice, NoticeKind, Sender, SendResult
 from bot.flows.schedule import parse_quarter
-from bot.handlers.base import Turn, guarded
+from bot.handlers.base import ID, Turn, guarded
 from bot.handlers.router import router_of
 from bot.i18n import Texts
 
@@ -38,10 +38,10 @@ MESSAGE_LIMIT = 4000  # under Telegram's 4096, with room for markup
 def reminder_keyboard(texts: Texts, lang: str, duty_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(texts.render(lang, "duties.btn_done"), callback_data=f"dd:{duty_id}")],
+            [InlineKeyboardButton(texts.plain(lang, "duties.btn_done"), callback_data=f"dd:{duty_id}")],
             [
-                InlineKeyboardButton(texts.render(lang, "duties.btn_snooze"), callback_data=f"ds:{duty_id}"),
-                InlineKeyboardButton(texts.render(lang, "duties.btn_na"), callback_data=f"dn:{duty_id}"),
+                InlineKeyboardButton(texts.plain(lang, "duties.btn_snooze"), callback_data=f"ds:{duty_id}"),
+                InlineKeyboardButton(texts.plain(lang, "duties.btn_na"), callback_data=f"dn:{duty_id}"),
             ],
         ]
     )
@@ -49,7 +49,7 @@ def reminder_keyboard(texts: Texts, lang: str, duty_id: int) -> InlineKeyboardMa
 
 def confirm_keyboard(texts: Texts, lang: str, duty_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(texts.render(lang, "duties.btn_confirm"), callback_data=f"dc:{duty_id}")]]
+        [[InlineKeyboardButton(texts.plain(lang, "duties.btn_confirm"), callback_data=f"dc:{duty_id}")]]
     )
 
 
@@ -62,7 +62,7 @@ def evidence_button(turn: Turn, status: DutyClauseStatus) -> InlineKeyboardButto
     if not status.can_view_evidence or status.duty_id is None:
         return None
     return InlineKeyboardButton(
-        turn.text("duties.btn_view_evidence", count=status.evidence_count),
+        turn.label("duties.btn_view_evidence", count=status.evidence_count),
         callback_data=view_evidence_data(status.duty_id),
     )
 
@@ -320,11 +320,11 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("mytasks", mytasks))
     app.add_handler(CommandHandler("duties", duties_command))
     app.add_handler(CommandHandler("overdue", overdue_command))
-    app.add_handler(CallbackQueryHandler(on_done, pattern=r"^dd:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_confirm, pattern=r"^dc:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_snooze, pattern=r"^ds:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_not_applicable, pattern=r"^dn:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_view_evidence, pattern=r"^dv:\d+$"))
+    app.add_handler(CallbackQueryHandler(on_done, pattern=rf"^dd:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_confirm, pattern=rf"^dc:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_snooze, pattern=rf"^ds:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_not_applicable, pattern=rf"^dn:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_view_evidence, pattern=rf"^dv:{ID}$"))
     # First in line, but they claim only what the person explicitly started (a pending input), so
     # they never take an inspection's notes or photos.
     router_of(app).text.insert(0, text_for_duty)

@@ -1,14 +1,15 @@
-"""Errors: log the failure with its traceback, tell the person briefly, never show the traceback."""
+"""Errors outside a guarded handler (see ``bot.handlers.base.fail`` for those inside): log the
+failure with its traceback, tell the person briefly, never show the traceback."""
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.handlers.base import failure_text_key
 from bot.i18n import language_from_telegram
 from bot.services import SERVICES_KEY
 
@@ -31,17 +32,14 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
                 lang = svc.language_of(known)
         except Exception:
             pass
-    # A database that is locked, read-only or full means this message was not saved: say so, so the
-    # person sends it again, instead of the generic "nothing saved is lost".
-    key = "common.save_failed" if isinstance(context.error, sqlite3.Error | OSError) else "common.error"
-    text = svc.texts.render(lang, key)
+    key = failure_text_key(context.error)
     if update.callback_query is not None:
         try:
-            await update.callback_query.answer(text, show_alert=True)
+            await update.callback_query.answer(svc.texts.plain(lang, key), show_alert=True)
             return
         except TelegramError:
             pass  # already answered before the failure: say it in the chat instead
     try:
-        await context.bot.send_message(update.effective_chat.id, text)
+        await context.bot.send_message(update.effective_chat.id, svc.texts.render(lang, key))
     except TelegramError as exc:
         log.warning("could not tell the person about the error: %s", exc)

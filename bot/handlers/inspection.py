@@ -20,8 +20,7 @@ from bot.flows.access import Role
 from bot.flows.duty_views import DutyClauseStatus
 from bot.flows.errors import RefusedError
 from bot.flows.inspection import AnswerOutcome, ClauseCard, Draft, EvidenceOutcome, Result
-from bot.flows.people_audit import AuditAction
-from bot.handlers.base import Turn, guarded
+from bot.handlers.base import ID, PAGE, Turn, guarded, parse_id
 from bot.handlers.duties import evidence_button
 from bot.handlers.reports import report_button
 from bot.handlers.router import router_of
@@ -43,19 +42,19 @@ def card_keyboard(turn: Turn, card: ClauseCard, duty: DutyClauseStatus | None = 
 
     def answer_button(answer: Answer) -> Button:
         mark = "✓ " if card.answer is answer else ""
-        return Button(mark + turn.text(f"inspect.answer_{answer.value}"), callback_data=base + answer.value)
+        return Button(mark + turn.label(f"inspect.answer_{answer.value}"), callback_data=base + answer.value)
 
     rows = [
         [answer_button(Answer.OK), answer_button(Answer.PARTIAL)],
         [answer_button(Answer.FAIL), answer_button(Answer.NA)],
     ]
     if card.awaiting_evidence and card.can_skip_evidence:
-        rows.append([Button(turn.text("inspect.btn_move_on"), callback_data=base + "next")])
+        rows.append([Button(turn.label("inspect.btn_move_on"), callback_data=base + "next")])
     rows.append(
         [
-            Button(turn.text("inspect.btn_photo"), callback_data=base + "photo"),
-            Button(turn.text("inspect.btn_note"), callback_data=base + "note"),
-            Button(turn.text("inspect.btn_back"), callback_data=base + "back"),
+            Button(turn.label("inspect.btn_photo"), callback_data=base + "photo"),
+            Button(turn.label("inspect.btn_note"), callback_data=base + "note"),
+            Button(turn.label("inspect.btn_back"), callback_data=base + "back"),
         ]
     )
     evidence = evidence_button(turn, duty) if duty else None
@@ -63,9 +62,9 @@ def card_keyboard(turn: Turn, card: ClauseCard, duty: DutyClauseStatus | None = 
         rows.append([evidence])
     rows.append(
         [
-            Button(turn.text("inspect.btn_skip"), callback_data=base + "skip"),
-            Button(turn.text("inspect.btn_toc"), callback_data=base + "toc"),
-            Button(turn.text("inspect.btn_pause"), callback_data=base + "pause"),
+            Button(turn.label("inspect.btn_skip"), callback_data=base + "skip"),
+            Button(turn.label("inspect.btn_toc"), callback_data=base + "toc"),
+            Button(turn.label("inspect.btn_pause"), callback_data=base + "pause"),
         ]
     )
     return InlineKeyboardMarkup(rows)
@@ -92,12 +91,12 @@ async def show_review(turn: Turn, inspection_id: int) -> None:
     review = await turn.services.inspections.review(turn.caller, inspection_id)
     rows = []
     if not review.unanswered or review.allow_partial:
-        rows.append([Button(turn.text("inspect.btn_submit"), callback_data=f"is:{inspection_id}")])
+        rows.append([Button(turn.label("inspect.btn_submit"), callback_data=f"is:{inspection_id}")])
     if review.unanswered:
-        rows.append([Button(turn.text("inspect.btn_submit_rest_na"), callback_data=f"isn:{inspection_id}")])
+        rows.append([Button(turn.label("inspect.btn_submit_rest_na"), callback_data=f"isn:{inspection_id}")])
         first = review.unanswered[0]
-        rows.append([Button(turn.text("inspect.btn_answer_rest"), callback_data=f"iu:{inspection_id}:{first.id}")])
-    rows.append([Button(turn.text("inspect.btn_toc"), callback_data=f"i:{inspection_id}:-:toc")])
+        rows.append([Button(turn.label("inspect.btn_answer_rest"), callback_data=f"iu:{inspection_id}:{first.id}")])
+    rows.append([Button(turn.label("inspect.btn_toc"), callback_data=f"i:{inspection_id}:-:toc")])
     await turn.say("inspect.review", markup=InlineKeyboardMarkup(rows), review=review)
 
 
@@ -106,14 +105,14 @@ async def show_outline(turn: Turn, inspection_id: int) -> None:
     rows = [
         [
             Button(
-                turn.text("inspect.toc_button", progress=p),
+                turn.label("inspect.toc_button", progress=p),
                 callback_data=f"it:{inspection_id}:{p.category.id}",
             )
         ]
         for p in outline.categories
         if p.category.clauses
     ]
-    rows.append([Button(turn.text("inspect.btn_review"), callback_data=f"ir:{inspection_id}")])
+    rows.append([Button(turn.label("inspect.btn_review"), callback_data=f"ir:{inspection_id}")])
     await turn.say("inspect.outline", markup=InlineKeyboardMarkup(rows), outline=outline)
 
 
@@ -138,7 +137,7 @@ async def close_card_and_move(turn: Turn, outcome: AnswerOutcome, inspection_id:
 
 def drafts_keyboard(turn: Turn, drafts: list[Draft]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[Button(turn.text("inspect.draft_button", draft=d), callback_data=f"ic:{d.inspection_id}")] for d in drafts]
+        [[Button(turn.label("inspect.draft_button", draft=d), callback_data=f"ic:{d.inspection_id}")] for d in drafts]
     )
 
 
@@ -211,14 +210,15 @@ async def on_site(turn: Turn) -> None:
     site_id = _int(_data(turn).split(":")[1])
     flow = turn.services.inspections
     editions = flow.editions()
-    await turn.answer()
     if len(editions) > 1:
+        await flow.check_site(turn.caller, site_id)
+        await turn.answer()
         default = turn.services.settings.default_edition
         ordered = sorted(editions, key=lambda e: (e != default, e))
         rows = [
             [
                 Button(
-                    turn.text("inspect.edition_button", edition=e, default=e == default),
+                    turn.label("inspect.edition_button", edition=e, default=e == default),
                     callback_data=f"sg:{site_id}:{e}",
                 )
             ]
@@ -232,7 +232,6 @@ async def on_site(turn: Turn) -> None:
 @guarded(INSPECTORS)
 async def on_start(turn: Turn) -> None:
     _, site, edition = _data(turn).split(":")
-    await turn.answer()
     await _start(turn, _int(site), _int(edition))
 
 
@@ -240,12 +239,14 @@ async def _start(turn: Turn, site_id: int, edition: int) -> None:
     flow = turn.services.inspections
     await turn.services.pending.clear(turn.caller.user_id)
     walk = await flow.begin(turn.caller, site_id, edition)
+    await turn.answer()
     await show_outline(turn, walk.id)
     await _continue(turn, walk.id)
 
 
 async def _continue(turn: Turn, inspection_id: int) -> None:
     card = await turn.services.inspections.resume(turn.caller, inspection_id)
+    await turn.answer()
     if card is None:
         await show_review(turn, inspection_id)
     else:
@@ -254,7 +255,6 @@ async def _continue(turn: Turn, inspection_id: int) -> None:
 
 @guarded(INSPECTORS)
 async def on_continue(turn: Turn) -> None:
-    await turn.answer()
     await _continue(turn, _int(_data(turn).split(":")[1]))
 
 
@@ -355,14 +355,12 @@ async def notify_submitted(turn: Turn, result: Result) -> None:
 @guarded(frozenset({Role.MANAGER}))
 async def reopen(turn: Turn) -> None:
     args = turn.context.args or []
-    if not args or not args[0].isdigit():
+    inspection_id = parse_id(args[0]) if args else None
+    if inspection_id is None:
         await turn.say("inspect.reopen_usage")
         return
     reason = " ".join(args[1:]).strip()
-    row = await turn.services.inspections.reopen(turn.caller, int(args[0]), reason)
-    await turn.services.audit.record(
-        turn.caller.user_id, AuditAction.REOPEN, f"inspection:{row.id}", {"reason": reason}
-    )
+    row = await turn.services.inspections.reopen(turn.caller, inspection_id, reason)
     await turn.say("inspect.reopened", site=row.site_name, inspection_id=row.id)
     inspector = await turn.services.users.get(row.inspector_id)
     if inspector is not None:
@@ -477,13 +475,13 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("inspect", inspect))
     app.add_handler(CommandHandler("resume", resume))
     app.add_handler(CommandHandler("reopen", reopen))
-    app.add_handler(CallbackQueryHandler(on_clause, pattern=r"^i:\d+:[\d.\-]+:[a-z]+$"))
-    app.add_handler(CallbackQueryHandler(on_jump, pattern=r"^i[tu]:\d+:[\d.]+$"))
-    app.add_handler(CallbackQueryHandler(on_review, pattern=r"^ir:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_submit, pattern=r"^isn?:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_continue, pattern=r"^ic:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_sites_page, pattern=r"^sp:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_site, pattern=r"^ss:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_start, pattern=r"^sg:\d+:\d+$"))
+    app.add_handler(CallbackQueryHandler(on_clause, pattern=rf"^i:{ID}:[0-9.\-]{{1,12}}:[a-z]+$"))
+    app.add_handler(CallbackQueryHandler(on_jump, pattern=rf"^i[tu]:{ID}:[0-9.]{{1,12}}$"))
+    app.add_handler(CallbackQueryHandler(on_review, pattern=rf"^ir:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_submit, pattern=rf"^isn?:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_continue, pattern=rf"^ic:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_sites_page, pattern=rf"^sp:{PAGE}$"))
+    app.add_handler(CallbackQueryHandler(on_site, pattern=rf"^ss:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_start, pattern=rf"^sg:{ID}:{ID}$"))
     router_of(app).text.append(text_for_inspection)
     router_of(app).media.append(media_for_inspection)

@@ -27,7 +27,7 @@ from bot.flows.access import Role
 from bot.flows.report_digest import Digest
 from bot.flows.report_periods import Quarter
 from bot.flows.reports import SITE_MATCHES, RankingPage, ReportRefusedError, Summary, WeakPage
-from bot.handlers.base import Turn, guarded
+from bot.handlers.base import ID, PAGE, Turn, guarded, showing_progress
 from bot.handlers.router import router_of
 from bot.i18n import Texts
 from bot.services import Services, app_services
@@ -41,17 +41,17 @@ REPORT_READERS = frozenset({Role.MANAGER, Role.INSPECTOR})
 SITE_QUERY = "report_site"
 MESSAGE_LIMIT = 4000  # Telegram allows 4096 characters; keep a margin for entities
 DIGEST_CHECK_SECONDS = 300
-_QUARTER = r"\d{4}Q[1-4]"
+_QUARTER = r"[0-9]{4}Q[1-4]"
 NOOP = "rz"  # the page number between the arrows: pressing it does nothing
 
 
 # -- what other features call -------------------------------------------------------------------
 
 
-def report_button(texts: Texts | Turn, lang: str, inspection_id: int) -> InlineKeyboardMarkup:
+def report_button(texts: Texts, lang: str, inspection_id: int) -> InlineKeyboardMarkup:
     """The "full report" button, e.g. under the submit notice and the inspector's result."""
-    render = texts.services.texts.render if isinstance(texts, Turn) else texts.render
-    return InlineKeyboardMarkup([[Button(render(lang, "reports.btn_report"), callback_data=f"rp:{inspection_id}")]])
+    label = texts.plain(lang, "reports.btn_report")
+    return InlineKeyboardMarkup([[Button(label, callback_data=f"rp:{inspection_id}")]])
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -95,28 +95,28 @@ def summary_keyboard(turn: Turn, summary: Summary) -> InlineKeyboardMarkup:
     q = summary.quarter.code
     rows = [
         [
-            Button(turn.text("reports.btn_ranking"), callback_data=f"rk:{q}:0"),
-            Button(turn.text("reports.btn_weak"), callback_data=f"rw:{q}:0"),
+            Button(turn.label("reports.btn_ranking"), callback_data=f"rk:{q}:0"),
+            Button(turn.label("reports.btn_weak"), callback_data=f"rw:{q}:0"),
         ]
     ]
     for line in summary.weakest:
-        rows.append([Button(turn.text("reports.btn_category", c=line), callback_data=f"rw:{q}:0:{line.category_id}")])
+        rows.append([Button(turn.label("reports.btn_category", c=line), callback_data=f"rw:{q}:0:{line.category_id}")])
     second = []
     if summary.uninspected_count:
         second.append(
-            Button(turn.text("reports.btn_pending", count=summary.uninspected_count), callback_data=f"rn:{q}:0")
+            Button(turn.label("reports.btn_pending", count=summary.uninspected_count), callback_data=f"rn:{q}:0")
         )
-    second.append(Button(turn.text("reports.btn_export"), callback_data=f"rx:{q}"))
+    second.append(Button(turn.label("reports.btn_export"), callback_data=f"rx:{q}"))
     rows.append(second)
     nav = [
         Button(
-            turn.text("reports.btn_previous", q=summary.quarter.previous()),
+            turn.label("reports.btn_previous", q=summary.quarter.previous()),
             callback_data=f"rs:{summary.quarter.previous().code}",
         )
     ]
     if not summary.is_current:
         following = summary.quarter.next()
-        nav.append(Button(turn.text("reports.btn_next", q=following), callback_data=f"rs:{following.code}"))
+        nav.append(Button(turn.label("reports.btn_next", q=following), callback_data=f"rs:{following.code}"))
     rows.append(nav)
     return InlineKeyboardMarkup(rows)
 
@@ -155,9 +155,9 @@ async def on_pending(turn: Turn) -> None:
 def ranking_keyboard(turn: Turn, ranking: RankingPage) -> InlineKeyboardMarkup:
     rows = []
     for left, right in _pairs(ranking.lines):
-        row = [Button(turn.text("reports.btn_site", line=left), callback_data=f"rv:{left.site_id}")]
+        row = [Button(turn.label("reports.btn_site", line=left), callback_data=f"rv:{left.site_id}")]
         if right is not None:
-            row.append(Button(turn.text("reports.btn_site", line=right), callback_data=f"rv:{right.site_id}"))
+            row.append(Button(turn.label("reports.btn_site", line=right), callback_data=f"rv:{right.site_id}"))
         rows.append(row)
     rows += _pager(ranking.page, ranking.pages, lambda p: f"rk:{ranking.quarter.code}:{p}").inline_keyboard
     return InlineKeyboardMarkup(rows)
@@ -248,12 +248,12 @@ async def send_site_view(turn: Turn, site_id: int) -> None:
     view = await flow.site_view(turn.caller, site_id)
     markup = None
     if view.latest is not None:
-        markup = InlineKeyboardMarkup([[Button(turn.text("reports.btn_report"), callback_data=f"rp:{view.latest.id}")]])
+        markup = report_button(turn.services.texts, turn.caller.lang, view.latest.id)
     await say_long(turn, turn.text("reports.site_view", v=view), None if view.scored_trend else markup)
     if view.scored_trend:
         await turn.context.bot.send_chat_action(turn.chat_id, ChatAction.UPLOAD_PHOTO)
         png = await flow.trend_png(
-            view, turn.text("reports.chart_title", name=view.site.name), turn.text("reports.chart_no_data")
+            view, turn.label("reports.chart_title", name=view.site.name), turn.label("reports.chart_no_data")
         )
         await turn.context.bot.send_photo(
             turn.chat_id, png, caption=turn.text("reports.trend_line", v=view), reply_markup=markup
@@ -296,25 +296,23 @@ async def report_command(turn: Turn) -> None:
 @guarded(REPORT_READERS)
 async def on_report(turn: Turn) -> None:
     inspection_id = int(_parts(turn)[1])
-    await turn.services.reports.inspection_report(turn.caller, inspection_id)  # refuses before the spinner stops
-    await turn.answer()
-    await send_report(turn, inspection_id)
+    await send_report(turn, inspection_id)  # refuses (an alert) before it answers the press and starts work
 
 
 async def send_report(turn: Turn, inspection_id: int) -> None:
     flow = turn.services.reports
     report = await flow.inspection_report(turn.caller, inspection_id)
     bot, chat = turn.context.bot, turn.chat_id
-    await bot.send_chat_action(chat, ChatAction.UPLOAD_DOCUMENT)
-    html = await flow.render_report(report, turn.caller.lang)
-    day = report.submitted_local[:10]
-    name = f"{_file_safe(report.head.site_name)}-{day}-{report.head.id}"
-    caption = turn.text("reports.report_caption", head=report.head)
-    await bot.send_document(chat, html.encode("utf-8"), filename=f"{name}.html", caption=caption)
-    pdf = await flow.report_pdf(html, _work_dir(turn.services))
-    if pdf:
-        caption = turn.text("reports.report_pdf_caption", head=report.head)
-        await bot.send_document(chat, pdf, filename=f"{name}.pdf", caption=caption)
+    async with showing_progress(turn, ChatAction.UPLOAD_DOCUMENT):
+        html = await flow.render_report(report, turn.caller.lang)
+        day = report.submitted_local[:10]
+        name = f"{_file_safe(report.head.site_name)}-{day}-{report.head.id}"
+        caption = turn.text("reports.report_caption", head=report.head)
+        await bot.send_document(chat, html.encode("utf-8"), filename=f"{name}.html", caption=caption)
+        pdf = await flow.report_pdf(html, _work_dir(turn.services))
+        if pdf:
+            caption = turn.text("reports.report_pdf_caption", head=report.head)
+            await bot.send_document(chat, pdf, filename=f"{name}.pdf", caption=caption)
 
 
 # -- /export ------------------------------------------------------------------------------------
@@ -328,18 +326,22 @@ async def export_command(turn: Turn) -> None:
 @guarded(MANAGERS)
 async def on_export(turn: Turn) -> None:
     code = _parts(turn)[1]
-    await turn.answer()
     await send_export(turn, "all" if code == "all" else _quarter(turn, code).label)
 
 
 async def send_export(turn: Turn, period: str | None) -> None:
     flow = turn.services.reports
     flow.export_period(period)  # a bad period is refused before any work
-    await turn.context.bot.send_chat_action(turn.chat_id, ChatAction.UPLOAD_DOCUMENT)
     headers = {
-        sheet: turn.text(f"reports.xlsx_{sheet}").split("|")
+        sheet: turn.label(f"reports.xlsx_{sheet}").split("|")
         for sheet in ("inspections", "answers", "categories", "duties", "answer_names", "duty_status")
     }
+    async with showing_progress(turn, ChatAction.UPLOAD_DOCUMENT):
+        await _write_and_send_export(turn, period, headers)
+
+
+async def _write_and_send_export(turn: Turn, period: str | None, headers: dict[str, list[str]]) -> None:
+    flow = turn.services.reports
     with tempfile.TemporaryDirectory(dir=_work_dir(turn.services)) as folder:
         target = Path(folder) / "export.xlsx"
         label = await flow.export(turn.caller, period, turn.caller.lang, headers, target)
@@ -443,12 +445,12 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("report", report_command))
     app.add_handler(CommandHandler("export", export_command))
     app.add_handler(CallbackQueryHandler(on_summary, pattern=rf"^rs:{_QUARTER}$"))
-    app.add_handler(CallbackQueryHandler(on_ranking, pattern=rf"^rk:{_QUARTER}:\d{{1,4}}$"))
-    app.add_handler(CallbackQueryHandler(on_weak, pattern=rf"^rw:{_QUARTER}:\d{{1,4}}(:\d+\.\d+)?$"))
-    app.add_handler(CallbackQueryHandler(on_pending, pattern=rf"^rn:{_QUARTER}:\d{{1,4}}$"))
+    app.add_handler(CallbackQueryHandler(on_ranking, pattern=rf"^rk:{_QUARTER}:{PAGE}$"))
+    app.add_handler(CallbackQueryHandler(on_weak, pattern=rf"^rw:{_QUARTER}:{PAGE}(:{ID}\.{ID})?$"))
+    app.add_handler(CallbackQueryHandler(on_pending, pattern=rf"^rn:{_QUARTER}:{PAGE}$"))
     app.add_handler(CallbackQueryHandler(on_export, pattern=rf"^rx:({_QUARTER}|all)$"))
-    app.add_handler(CallbackQueryHandler(on_site, pattern=r"^rv:\d{1,12}$"))
-    app.add_handler(CallbackQueryHandler(on_report, pattern=r"^rp:\d{1,12}$"))
+    app.add_handler(CallbackQueryHandler(on_site, pattern=rf"^rv:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_report, pattern=rf"^rp:{ID}$"))
     app.add_handler(CallbackQueryHandler(on_noop, pattern=f"^{NOOP}$"))
     # First in line: it only claims a text while a bare /site waits for a name.
     router_of(app).text.insert(0, text_for_reports)
