@@ -294,7 +294,7 @@ def load_settings(env: Mapping[str, str] | None = None, config_path: Path | None
         except ValueError as exc:
             raise ConfigError(f"{name}: {exc}") from None
 
-    settings = _build(values, path)
+    settings = _absolute_paths(_build(values, path))
     try:
         # [duties] holds tables of rules, so it has its own parser (config/duties.py).
         settings = replace(settings, duties=parse_duty_settings(document.get("duties")))
@@ -348,6 +348,25 @@ def _build(values: dict[str, Any], path: Path | None) -> Settings:
         reports=ReportSettings(**nested["reports"]),
         config_path=path,
     )
+
+
+def _absolute_paths(settings: Settings) -> Settings:
+    """Every path taken from the folder the bot was started in, once, here.
+
+    A relative path breaks later and far away: a report hands its files to Chromium as file:// URIs,
+    which only an absolute path can be, and anything that changed directory would look elsewhere.
+    """
+    return replace(
+        settings,
+        data_dir=_absolute(settings.data_dir),
+        rubric_dirs=tuple(_absolute(d) for d in settings.rubric_dirs),
+        config_path=_absolute(settings.config_path) if settings.config_path else None,
+    )
+
+
+def _absolute(path: Path) -> Path:
+    # abspath, not resolve(): tidies "a/../b" without swapping a symlinked folder for its target.
+    return Path(os.path.abspath(path.expanduser()))
 
 
 def _check_consistency(settings: Settings) -> None:

@@ -21,8 +21,8 @@ def test_defaults_without_file_or_env():
     assert settings.token == ""
     assert settings.timezone == "Asia/Shanghai"
     assert settings.api_base_url == "https://api.telegram.org/bot"
-    assert settings.data_dir == Path("data")
-    assert settings.database_path == Path("data/bot.sqlite3")
+    assert settings.data_dir == Path("data").absolute()
+    assert settings.database_path == Path("data/bot.sqlite3").absolute()
 
 
 def test_example_file_is_valid_and_documents_every_key():
@@ -84,3 +84,22 @@ def test_invalid_settings_name_the_key(tmp_path, env, toml, message):
 def test_missing_config_file_is_reported(tmp_path):
     with pytest.raises(ConfigError, match=r"BOT_CONFIG: file .* does not exist"):
         load_settings({"BOT_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_relative_paths_become_absolute_when_loaded(tmp_path, monkeypatch):
+    # Reports hand files to Chromium as file:// URIs, which a relative path cannot be.
+    monkeypatch.chdir(tmp_path)
+    defaults = load()
+    assert defaults.data_dir == tmp_path / "data" and defaults.data_dir.is_absolute()
+    assert defaults.database_path == tmp_path / "data" / "bot.sqlite3"
+    assert (defaults.data_dir / "x.html").as_uri().startswith("file:///")
+    settings = load(
+        {"BOT_DATA_DIR": "store/../state"},
+        toml='[rubric]\nextra_dirs = ["rubrics", "./more"]\n',
+        tmp_path=tmp_path,
+    )
+    assert settings.data_dir == tmp_path / "state"
+    assert settings.rubric_dirs == (tmp_path / "rubrics", tmp_path / "more")
+    assert settings.config_path is not None and settings.config_path.is_absolute()
+    relative_config = load_settings({"BOT_CONFIG": "bot.toml"})
+    assert relative_config.config_path == tmp_path / "bot.toml"
