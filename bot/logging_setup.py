@@ -1,7 +1,10 @@
-"""Logging with the bot token redacted from every line.
+"""Logging with the bot token and invitation codes redacted from every line.
 
 httpx logs request URLs (which contain the token) at INFO and PTB logs them at DEBUG, so a filter
 on every handler replaces the token, and anything shaped like a token, before a line is written.
+PTB's DEBUG lines also hold every update and every sent message, and so every invitation code
+(stored only hashed): the ``/start CODE`` that comes in and the ``t.me/<bot>?start=CODE`` link that
+goes out. Whatever follows ``/start`` or a ``start=`` parameter is redacted too.
 """
 
 from __future__ import annotations
@@ -11,6 +14,11 @@ import re
 import sys
 
 _TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
+# A deep link's payload, in a message, a URL, percent-encoded or HTML-escaped (&amp; ends in ";").
+_START_PAYLOAD = re.compile(
+    r"(?P<lead>(?:/|%2F)start(?:@\w+)?(?: |%20|\+)+|(?:[?&;]|%3F|%26)start(?:group|app)?(?:=|%3D))[A-Za-z0-9_-]+",
+    re.IGNORECASE,
+)
 REDACTED = "<redacted>"
 
 
@@ -23,7 +31,8 @@ class RedactingFilter(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
-        return _TOKEN_SHAPE.sub(REDACTED, text)
+        text = _TOKEN_SHAPE.sub(REDACTED, text)
+        return _START_PAYLOAD.sub(rf"\g<lead>{REDACTED}", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

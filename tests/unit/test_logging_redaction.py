@@ -28,3 +28,41 @@ def test_short_test_tokens_do_not_redact_ordinary_words():
     setup_logging("INFO", secrets=("x",), stream=stream)
     logging.getLogger("t").info("box")
     assert "box" in stream.getvalue()
+
+
+CODE = "Xy3_-kL9mN0pQ1rS2tU3vW4xY5zA6bC7"  # secrets.token_urlsafe(24): the shape of an invitation code
+
+
+def test_invitation_codes_are_redacted_in_every_form():
+    stream = io.StringIO()
+    setup_logging("DEBUG", stream=stream)
+    log = logging.getLogger("telegram.ext.ExtBot")
+    forms = [
+        "getUpdates returned [{'message': {'text': '/start %s', 'entities': [...]}}]",  # the update that comes in
+        '{"text": "/start@dudao_bot %s"}',  # a command addressed to the bot in a group
+        "sendMessage with parameters {'text': '<a href=\"https://t.me/dudao_bot?start=%s\">邀请</a>'}",
+        "InlineKeyboardButton(url='https://t.me/dudao_bot?ref=1&start=%s')",  # a second query parameter
+        "html https://t.me/dudao_bot?ref=1&amp;start=%s",
+        "share https://t.me/share/url?url=https%%3A%%2F%%2Ft.me%%2Fdudao_bot%%3Fstart%%3D%s",  # percent-encoded
+        "group link https://t.me/dudao_bot?startgroup=%s",
+        "form text=%%2Fstart%%20%s",
+    ]
+    for form in forms:
+        log.debug(form, CODE)
+    output = stream.getvalue()
+    assert CODE not in output and CODE[:12] not in output
+    assert output.count(REDACTED) == len(forms)
+    assert "https://t.me/dudao_bot?start=<redacted>" in output
+    assert "'/start <redacted>'" in output
+
+
+def test_commands_and_words_that_only_look_similar_are_kept():
+    stream = io.StringIO()
+    setup_logging("DEBUG", stream=stream)
+    log = logging.getLogger("bot")
+    log.info("/start")
+    log.info("restart=3 upstart=yes started")
+    log.info("/startinspection now")
+    output = stream.getvalue()
+    assert REDACTED not in output
+    assert "restart=3 upstart=yes started" in output and "/startinspection now" in output
