@@ -1,5 +1,5 @@
 import sys
 
-from bot.cli import main
+from bot.cli import entry
 
-sys.exit(main(sys.argv[1:]))
+sys.exit(entry(sys.argv[1:]))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import os
+import signal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
 from bot.clock import Clock, SystemClock
@@ -24,6 +29,14 @@ from rubric.registry import RubricRegistry
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+# The signals PTB's run_polling/run_webhook stop on; the bootstrap before them stops on the same.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
+MAX_RETRY_SECONDS = 30
+
+
+class TokenRejectedError(Exception):
+    """The Bot API refused the token (getMe answered 401 or 404). Carries no token in its message."""
 
 
 def build_application(
@@ -79,11 +92,25 @@ def build_application(
 def run(settings: Settings, clock: Clock | None = None) -> None:
     """Serve until SIGINT/SIGTERM. Retries the Bot API with backoff if it is unreachable at start.
 
+    Raises :class:`TokenRejectedError` if Telegram refuses the token.
+
     ``BOT_BENCH_TIMINGS=FILE`` (benchmarks only) writes each update's handling time to FILE at exit.
     """
     timings_file = os.environ.get("BOT_BENCH_TIMINGS")
     timings: list[list[float]] | None = [] if timings_file else None
     app = build_application(settings, clock, timings)
+    # run_polling/run_webhook serve on the current event loop (and close it): bootstrap on the same one.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        started = loop.run_until_complete(_bootstrap(app, settings.api_base_url))
+    except BaseException:
+        loop.close()
+        raise
+    if not started:  # stopped by a signal before the Bot API answered
+        loop.close()
+        return
+    # bootstrap_retries still matters: it retries deleteWebhook/setWebhook; initialize() is done already.
     if settings.webhook.enabled:
         hook = settings.webhook
         app.run_webhook(
@@ -103,6 +130,58 @@ def run(settings: Settings, clock: Clock | None = None) -> None:
         )
     if timings_file and timings is not None:
         Path(timings_file).write_text(json.dumps(timings), encoding="utf-8")
+
+
+async def _bootstrap(app: Application, api_base_url: str) -> bool:
+    """``app.initialize()`` (getMe) until the Bot API answers; False if a stop signal came first.
+
+    Ours rather than PTB's ``bootstrap_retries=-1`` loop, which logs its failures at DEBUG only
+    (nobody sees why the bot is silent), lets a refused token out as a traceback naming the token,
+    and on SIGTERM skips ``shutdown()`` of the half-initialized bot, leaving its HTTP sessions
+    unclosed. run_polling/run_webhook then find the application initialized and go straight on.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in STOP_SIGNALS:
+        with contextlib.suppress(NotImplementedError):  # event loops without signal support
+            loop.add_signal_handler(sig, task.cancel)
+    try:
+        await _initialize_until_answered(app, _host_of(api_base_url))
+    except BaseException as exc:
+        # Application.shutdown() does nothing until initialize() has finished: close the bot's sessions here.
+        await app.bot.shutdown()
+        if isinstance(exc, asyncio.CancelledError):
+            return False
+        if isinstance(exc, InvalidToken):
+            raise TokenRejectedError("the Bot API refused the token") from None
+        raise
+    finally:
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
+    return True
+
+
+async def _initialize_until_answered(app: Application, host: str) -> None:
+    """Retry with backoff (1, 2, 4 … 30 s), one WARNING per failure naming the host, never the token."""
+    wait = 1
+    while True:
+        try:
+            await app.initialize()
+            return
+        except InvalidToken:
+            raise
+        except TelegramError as exc:
+            log.warning("Bot API %s unreachable (%s); retrying in %d s", host, exc, wait)
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, MAX_RETRY_SECONDS)
+
+
+def _host_of(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    return f"{host}:{parts.port}" if parts.port else host
 
 
 async def start_in_loop(app: Application, poll_timeout: float = 1.0) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sqlite3
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -24,6 +25,33 @@ NO_TOKEN_HELP = """\
 
 想先试试、不需要令牌和网络？运行 make demo。 / To try the bot with no token and no network: make demo."""
 
+# One line, and never the token itself: it may be a real one pasted in the wrong place.
+TOKEN_REFUSED = (
+    "Telegram 拒绝了机器人令牌 (bot token)：请在 Telegram 的 @BotFather 里发送 /mybots 选择机器人、"
+    "点 API Token 复制正确的令牌，放进 BOT_TOKEN 或 config/local.toml。 / Telegram refused the bot token: "
+    "in @BotFather send /mybots, pick the bot, tap API Token, and put that token in BOT_TOKEN or config/local.toml."
+)
+
+RUN_DESCRIPTION = """\
+运行机器人。/ Serve the bot: long polling, or a webhook when [webhook] enabled = true. Settings come
+from config/local.toml (or the file BOT_CONFIG names) and BOT_* environment variables; pending
+database migrations are applied first. While the Bot API is unreachable it retries with backoff,
+logging a warning each time. SIGTERM or Ctrl-C stop it cleanly. Exit codes: 0 stopped, 2 a
+configuration or token problem, 3 a database problem."""
+
+CHECK_DESCRIPTION = """\
+检查配置。/ Validate the configuration and the rubric files, check that the data folder and the
+database are writable, and that the database is sound and not from a newer version. Touches no
+network and changes nothing. Exit 1 listing every problem."""
+
+BACKUP_DESCRIPTION = """\
+备份数据库。/ Write a consistent copy of the SQLite database to PATH, safe while the bot runs. An
+existing PATH is not overwritten, nor a missing folder created, without --force."""
+
+DEMO_DESCRIPTION = """\
+试用。/ Try the bot in the terminal against a local Bot API stand-in: no token, no network. Its data
+goes to a demo folder inside the data folder."""
+
 
 def package_version() -> str:
     try:
@@ -32,15 +60,35 @@ def package_version() -> str:
         return "0+unknown"
 
 
+def entry(argv: list[str]) -> int:
+    """``main`` for ``python -m bot``: a reader that went away (``… | head``) ends it quietly."""
+    try:
+        try:
+            return main(argv)
+        finally:
+            sys.stdout.flush()  # here, where a closed pipe can still be caught
+    except BrokenPipeError:
+        # Nobody reads any more: point stdout at devnull so the interpreter's flush at exit keeps quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a command ended by SIGPIPE
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="督导助手 Telegram bot")
     parser.add_argument("--version", action="version", version=f"督导助手 {package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", help="serve (long polling, or webhook when configured)")
-    commands.add_parser("check", help="validate config, rubric files and database (no network)")
-    backup = commands.add_parser("backup", help="online backup of the database")
-    backup.add_argument("path", type=Path)
-    commands.add_parser("demo", help="try the bot in the terminal against a local Bot API stand-in")
+    commands.add_parser("run", help="serve (long polling, or webhook when configured)", description=RUN_DESCRIPTION)
+    commands.add_parser(
+        "check", help="validate config, rubric files and database (no network)", description=CHECK_DESCRIPTION
+    )
+    backup = commands.add_parser("backup", help="online backup of the database", description=BACKUP_DESCRIPTION)
+    backup.add_argument("path", type=Path, metavar="PATH", help="the file to write, e.g. backups/bot.sqlite3")
+    backup.add_argument(
+        "--force", action="store_true", help="overwrite PATH if it exists, and create its folder if it is missing"
+    )
+    commands.add_parser(
+        "demo", help="try the bot in the terminal against a local Bot API stand-in", description=DEMO_DESCRIPTION
+    )
     commands.add_parser("rubric", help="rubric tools: show, diff, import, check", add_help=False)
 
     if argv[:1] == ["rubric"]:
@@ -67,16 +115,33 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.logging_setup import setup_logging
 
     setup_logging(settings.log_level, secrets=(settings.token,))
-    try:
-        migrate.migrate(settings.database_path)
-    except (migrate.SchemaTooNewError, sqlite3.Error, OSError) as exc:
-        print(f"数据库错误 / database error: {exc}", file=sys.stderr)
+    problem = _prepare_database(settings.database_path)
+    if problem:
+        print(f"数据库错误 / database error: {problem}", file=sys.stderr)
         return 3
-    from bot.app import run
+    from bot.app import TokenRejectedError, run
 
     logging.getLogger(__name__).info("starting 督导助手 %s", package_version())
-    run(settings)
+    try:
+        run(settings)
+    except TokenRejectedError:
+        print(TOKEN_REFUSED, file=sys.stderr)
+        return 2
     return 0
+
+
+def _prepare_database(path: Path) -> str | None:
+    """Apply pending migrations; on failure one line naming the file and why (SQLite alone names neither)."""
+    problem = migrate.write_problem(path)
+    if problem:
+        return f"cannot write the database: {problem}"
+    try:
+        migrate.migrate(path)
+    except migrate.SchemaTooNewError as exc:
+        return str(exc)
+    except (sqlite3.Error, OSError) as exc:
+        return f"{path}: {exc}"
+    return None
 
 
 def _check(settings: Settings, _args: argparse.Namespace) -> int:
@@ -85,7 +150,7 @@ def _check(settings: Settings, _args: argparse.Namespace) -> int:
     if not settings.token:
         problems.append("BOT_TOKEN: not set (the bot cannot run without it)")
     problems += _check_rubrics(settings)
-    problems += _check_database(settings.database_path)
+    problems += _check_writable(settings) or _check_database(settings.database_path)
     for problem in problems:
         print(f"problem: {problem}", file=sys.stderr)
     print("check: ok" if not problems else f"check: {len(problems)} problem(s)")
@@ -105,6 +170,15 @@ def _check_rubrics(settings: Settings) -> list[str]:
     print(f"rubric: editions {', '.join(str(e) for e in editions)} ok")
     if settings.default_edition not in editions:
         return [f"[rubric] default_edition: edition {settings.default_edition} is not among {editions}"]
+    return []
+
+
+def _check_writable(settings: Settings) -> list[str]:
+    # `run` creates and writes there: a folder it cannot write must fail here, not at the first start.
+    problem = migrate.write_problem(settings.database_path)
+    if problem:
+        return [f"data_dir: the bot cannot write its database: {problem}"]
+    print(f"data_dir: {settings.data_dir} writable")
     return []
 
 
@@ -141,13 +215,27 @@ def _has_table(conn: sqlite3.Connection, name: str) -> bool:
 
 
 def _backup(settings: Settings, args: argparse.Namespace) -> int:
-    try:
-        migrate.backup(settings.database_path, args.path)
-    except (OSError, sqlite3.Error) as exc:
-        print(f"backup failed: {exc}", file=sys.stderr)
+    target: Path = args.path
+    refusal = None if args.force else _backup_refusal(target)
+    if refusal:
+        print(f"备份未写入 / backup not written: {refusal}", file=sys.stderr)
         return 1
-    print(f"backup written to {args.path}")
+    try:
+        migrate.backup(settings.database_path, target)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"备份失败 / backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backup written to {target}")
     return 0
+
+
+def _backup_refusal(target: Path) -> str | None:
+    """A mistyped path must not overwrite last week's backup, nor quietly land in a new folder."""
+    if target.exists():
+        return f"{target} already exists (add --force to overwrite it)"
+    if not target.parent.is_dir():
+        return f"folder {target.parent} does not exist (add --force to create it)"
+    return None
 
 
 def _demo(settings: Settings, _args: argparse.Namespace) -> int:

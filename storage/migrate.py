@@ -7,8 +7,11 @@ Each migration runs in one transaction and is recorded in ``schema_migrations``.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -111,14 +114,54 @@ def _statements(sql: str) -> list[str]:
 
 
 def backup(source: Path, target: Path) -> None:
-    """Online backup: consistent even while the bot is writing (SQLite's backup API)."""
+    """Online backup: consistent even while the bot is writing (SQLite's backup API).
+
+    Written beside ``target`` under a temporary name, then renamed over it: whatever was there is
+    replaced whole (even a file that is not a database), and a failed backup leaves nothing behind.
+    """
     if not source.is_file():
         raise FileNotFoundError(f"no database at {source}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(source)
-    dst = sqlite3.connect(target)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
+        src = sqlite3.connect(source)
+        dst = sqlite3.connect(temporary)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_problem(database: Path) -> str | None:
+    """Why the bot could not create or write the database at ``database``, naming the path; None if it can.
+
+    Tried for real, creating nothing that stays: file modes say nothing to root or about a read-only
+    mount, and SQLite itself only says "unable to open database file", without the path or why.
+    """
+    if database.exists() and not database.is_file():
+        return f"{database} is not a file"
+    folder = database.parent
+    while not folder.exists():  # created at start, which needs the nearest existing folder writable
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    if database.exists():
+        try:
+            with database.open("r+b"):
+                pass
+        except OSError as exc:
+            return f"{database}: {exc.strerror or exc}"
+    try:
+        # SQLite keeps its -wal and -shm files beside the database: the folder must take new files.
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return f"{folder}: {exc.strerror or exc}"
+    return None
