@@ -352,10 +352,11 @@ class PeopleRepository:
         active: bool | None,
         search: str | None,
         config_admins: Iterable[int],
-        offset: int,
-        limit: int,
+        offset: int = 0,
+        limit: int | None = None,
     ) -> tuple[list[Person], int]:
-        """People with a role (or config admins), filtered; and how many match in all.
+        """People with a role (or config admins), filtered (all of them when ``limit`` is None); and how
+        many match in all.
 
         ``site_id`` keeps those tied to the site itself or to its region; ``within_sites`` (a
         manager's view) those with a grant on one of these sites.
@@ -388,13 +389,14 @@ class PeopleRepository:
         total = int(await self._db.fetchval(f"SELECT COUNT(*) FROM users u WHERE {where}", params))
         rows = await self._db.fetchall(
             f"SELECT u.* FROM users u WHERE {where} ORDER BY u.active DESC, u.first_name, u.id LIMIT ? OFFSET ?",
-            [*params, limit, offset],
+            [*params, -1 if limit is None else limit, offset],  # LIMIT -1: no limit
         )
         ids = [row["id"] for row in rows]
         grants: dict[int, list[Grant]] = {i: [] for i in ids}
-        if ids:
+        for start in range(0, len(ids), 500):  # bound the number of SQL variables per query
+            chunk = ids[start : start + 500]
             for g in await self._db.fetchall(
-                f"{_GRANTS} WHERE r.user_id IN ({','.join('?' * len(ids))}) ORDER BY r.id", ids
+                f"{_GRANTS} WHERE r.user_id IN ({','.join('?' * len(chunk))}) ORDER BY r.id", chunk
             ):
                 grants[g["user_id"]].append(_grant(g))
         return [self._person(row, grants[row["id"]]) for row in rows], total
@@ -572,13 +574,20 @@ class PeopleRepository:
             await _audit(conn, audit, now)
         return True
 
-    async def move_group(self, old_chat_id: int, new_chat_id: int) -> bool:
-        """A group upgraded to a supergroup gets a new chat id; the link follows it."""
+    async def move_group(self, old_chat_id: int, new_chat_id: int, now: str, audit: AuditEntry) -> bool:
+        """A group upgraded to a supergroup gets a new chat id; the link follows it, recorded in the same
+        transaction (the audit entry gets the site as its target, and the site's name and group title).
+        False when no site was linked to the old chat."""
         async with self._db.write() as conn:
-            cursor = await conn.execute(
-                "UPDATE sites SET group_chat_id = ? WHERE group_chat_id = ?", (new_chat_id, old_chat_id)
-            )
-        return cursor.rowcount > 0
+            rows = await conn.execute_fetchall("SELECT * FROM sites WHERE group_chat_id = ?", (old_chat_id,))
+            if not rows:
+                return False
+            site = _site(rows[0])
+            await conn.execute("UPDATE sites SET group_chat_id = ? WHERE id = ?", (new_chat_id, site.id))
+            detail = dict(audit.detail) if isinstance(audit.detail, dict) else {}
+            detail.update(site=site.name, group=site.group_title or str(old_chat_id))
+            await _audit(conn, AuditEntry(audit.actor_id, audit.action, f"site:{site.id}", detail), now)
+        return True
 
     # -- bulk import ----------------------------------------------------------------------------
 

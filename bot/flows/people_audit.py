@@ -8,13 +8,15 @@ Other features record through :meth:`Audit.record`, e.g. a manager reopening an 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, iso
+from bot.flows.paging import first_page, shorten
 from storage.people import AuditEntry, AuditRepository, AuditRow
 
 
@@ -35,6 +37,7 @@ class AuditAction(StrEnum):
     SITE_EDIT = "site_edit"
     GROUP_LINK = "group_link"
     GROUP_UNLINK = "group_unlink"
+    GROUP_MIGRATED = "group_migrated"  # Telegram upgraded a site's group to a supergroup; the link followed
     REQUEST_DISMISSED = "request_dismissed"
 
 
@@ -57,6 +60,22 @@ class AuditLine:
     target_name: str | None
     detail: dict[str, Any] | None  # structured details, when the entry has them
     detail_text: str | None  # otherwise the text as recorded
+
+    def shortened(self, limit: int) -> AuditLine:
+        """The line with every text in it cut to ``limit`` characters: for an entry too long to show
+        whole (a reason of thousands of characters). Cut before rendering, so no markup is ever cut."""
+
+        def cut(value: Any) -> Any:
+            return shorten(value, limit) if isinstance(value, str) else value
+
+        return replace(
+            self,
+            actor_name=cut(self.actor_name),
+            target=cut(self.target),
+            target_name=cut(self.target_name),
+            detail={key: cut(value) for key, value in self.detail.items()} if self.detail is not None else None,
+            detail_text=cut(self.detail_text),
+        )
 
 
 @dataclass(frozen=True)
@@ -88,10 +107,20 @@ class Audit:
         """An entry to write in the same transaction as the change it records."""
         return AuditEntry(actor_id, str(action), target, detail)
 
-    async def recent(self, before_id: int | None = None, limit: int = PAGE_SIZE) -> AuditPage:
+    async def recent(
+        self, before_id: int | None = None, limit: int = PAGE_SIZE, fits: Callable[[AuditPage], bool] | None = None
+    ) -> AuditPage:
+        """The entries before ``before_id`` (the newest when None), newest first: at most ``limit``, and
+        only as many as ``fits`` (the rendered page fits in a message); one too long alone is shortened."""
         rows = await self.repo.page(before_id, limit + 1)
-        lines = tuple(self._line(row) for row in rows[:limit])
-        return AuditPage(lines, lines[-1].id if len(rows) > limit else None)
+        lines = [self._line(row) for row in rows[:limit]]
+        if fits is None:
+            shown = tuple(lines)
+        else:
+            shown = first_page(
+                lines, lambda chunk: fits(AuditPage(tuple(chunk), None)), limit, lambda line, n: line.shortened(n)
+            )
+        return AuditPage(shown, shown[-1].id if len(rows) > len(shown) else None)
 
     def _line(self, row: AuditRow) -> AuditLine:
         detail: dict[str, Any] | None = None

@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role, caller_roles
+from bot.flows.paging import first_page, paginate
 from bot.flows.people_audit import Audit, AuditAction, user_target
 from bot.flows.people_refusals import Denied, PeopleRefusedError
 from bot.i18n import language_from_telegram
@@ -30,7 +32,7 @@ SCOPE_NONE = "-"
 _CODE_BYTES = 24
 OPEN_INVITATIONS_SHOWN = 20  # /invites lists this many, soonest to expire first
 _CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-PEOPLE_PER_PAGE = 10
+PEOPLE_PER_PAGE = 10  # at most; fewer when they would not fit in one message
 
 
 def code_hash(code: str) -> str:
@@ -166,6 +168,28 @@ class PeopleFlow:
             return set()
         return {site.id for site in await self.sites.visible_to(caller.user_id, (Role.MANAGER.value,))}
 
+    @staticmethod
+    def _sees(managed: set[int] | None, person: Person) -> bool:
+        """Whose card the caller may open: admins (``managed`` None) anyone the bot knows; managers
+        those holding a role on a site they manage (the people their /people list shows)."""
+        return managed is None or any(g.site_id in managed for g in person.grants)
+
+    async def visible_person(self, caller: Caller, user_id: int) -> Person:
+        """The person, if their card is the caller's to see; else refused."""
+        person = await self.repo.person(user_id)
+        if person is None:
+            raise PeopleRefusedError(Denied.NO_PERSON, user_id=user_id)
+        if not self._sees(await self.managed_site_ids(caller), person):
+            raise PeopleRefusedError(Denied.NOT_YOUR_PERSON)
+        return person
+
+    async def grant_target(self, caller: Caller, user_id: int) -> Person:
+        """Someone the caller may grant a role to: a grant starts from a card the caller may see, so a
+        forged button cannot reach a stranger who once wrote to the bot, or a person of another region."""
+        if not self.grantable_roles(caller):
+            raise PeopleRefusedError(Denied.NOT_ALLOWED)
+        return await self.visible_person(caller, user_id)
+
     async def _may_manage_grant(self, caller: Caller, grant: Grant) -> bool:
         managed = await self.managed_site_ids(caller)
         if managed is None:
@@ -297,8 +321,7 @@ class PeopleFlow:
 
     async def grant(self, caller: Caller, user_id: int, role: Role, token: str) -> Granted:
         scope = await self.resolve_scope(caller, role, token)
-        if await self.repo.person(user_id) is None:
-            raise PeopleRefusedError(Denied.NO_PERSON, user_id=user_id)
+        await self.grant_target(caller, user_id)
         entry = self.audit.entry(caller.user_id, AuditAction.GRANT, user_target(user_id), scope.detail(role.value))
         added = await self.repo.grant(
             user_id, role.value, scope.site_id, scope.region, caller.user_id, self._now(), entry
@@ -341,12 +364,7 @@ class PeopleFlow:
     # -- looking at people ----------------------------------------------------------------------
 
     async def card(self, caller: Caller, user_id: int) -> PersonCard:
-        person = await self.repo.person(user_id)
-        if person is None:
-            raise PeopleRefusedError(Denied.NO_PERSON, user_id=user_id)
-        managed = await self.managed_site_ids(caller)
-        if managed is not None and not any(g.site_id in managed for g in person.grants):
-            raise PeopleRefusedError(Denied.NOT_ALLOWED)
+        person = await self.visible_person(caller, user_id)
         lines = tuple([GrantLine(g, await self._may_manage_grant(caller, g)) for g in person.grants])
         is_admin = Role.ADMIN in caller.roles
         return PersonCard(
@@ -358,8 +376,16 @@ class PeopleFlow:
         )
 
     async def people_page(
-        self, caller: Caller, role_filter: str = "-", site_id: int = 0, page: int = 0, search: str | None = None
+        self,
+        caller: Caller,
+        role_filter: str = "-",
+        site_id: int = 0,
+        page: int = 0,
+        search: str | None = None,
+        fits: Callable[[PeoplePage], bool] | None = None,
     ) -> PeoplePage:
+        """One page of the people list: at most :data:`PEOPLE_PER_PAGE`, and only as many as ``fits``
+        (the rendered page fits in a message). A search shows its first page only."""
         managed = await self.managed_site_ids(caller)
         if managed is not None and Role.MANAGER not in caller.roles:
             raise PeopleRefusedError(Denied.NOT_ALLOWED)
@@ -383,14 +409,23 @@ class PeopleFlow:
             search=search,
             config_admins=self.settings.admin_ids,
         )
-        people, total = await self.repo.people(**query, offset=max(page, 0) * PEOPLE_PER_PAGE, limit=PEOPLE_PER_PAGE)
-        pages = max(1, -(-total // PEOPLE_PER_PAGE))
-        if page >= pages:  # the list shrank since the button was made: show the last page
-            page = pages - 1
-            people, total = await self.repo.people(**query, offset=page * PEOPLE_PER_PAGE, limit=PEOPLE_PER_PAGE)
-        return PeoplePage(
-            tuple(people), role_filter, site_id, site_name, max(page, 0), pages, total, search, self.settings.admin_ids
-        )
+        # Every match is read: pages are cut by rendered length, so where page n starts depends on all
+        # the pages before it. People lists are hundreds at most.
+        people, total = await self.repo.people(**query)
+        admins = self.settings.admin_ids
+
+        def measured(chunk: Sequence[Person]) -> bool:
+            # Measured with the largest page numbers there could be: the header is never longer.
+            return fits is None or fits(
+                PeoplePage(tuple(chunk), role_filter, site_id, site_name, total, total, total, search, admins)
+            )
+
+        if search:  # a search shows its first page, and asks for something more specific if there is more
+            shown, page, pages = first_page(people, measured, PEOPLE_PER_PAGE), 0, 1
+        else:  # a page number past the end (the list shrank since the button was made): the last page
+            found = paginate(people, page, measured, PEOPLE_PER_PAGE)
+            shown, page, pages = found.items, found.index, found.count
+        return PeoplePage(shown, role_filter, site_id, site_name, page, pages, total, search, admins)
 
     async def filter_sites(self, caller: Caller) -> list[SiteRow]:
         managed = await self.managed_site_ids(caller)

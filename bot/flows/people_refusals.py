@@ -10,6 +10,7 @@ from bot.flows.errors import RefusedError
 
 class Denied(StrEnum):
     NOT_ALLOWED = "not_allowed"  # the caller may not manage this person, role or site
+    NOT_YOUR_PERSON = "not_your_person"  # a manager and someone with no role on a site they manage
     STALE = "stale"  # a button whose subject changed or vanished
     NO_PERSON = "no_person"
     NO_SITE = "no_site"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role
+from bot.flows.paging import paginate
 from bot.flows.people_audit import Audit, AuditAction, site_target
 from bot.flows.people_refusals import Denied, PeopleRefusedError
 from storage.people import PeopleRepository, SiteRow
@@ -14,7 +16,7 @@ from storage.sites import SiteRepository
 
 NAME_MAX = 64
 REGION_MAX = 32
-SITES_PER_PAGE = 10
+SITES_PER_PAGE = 10  # at most; fewer when they would not fit in one message
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -72,12 +74,19 @@ class SitesFlow:
         seen = {s.id for s in await self.sites.visible_to(caller.user_id, (Role.MANAGER.value,))}
         return [s for s in await self.repo.sites(include_inactive=False) if s.id in seen]
 
-    async def page(self, caller: Caller, page: int = 0) -> SitesPage:
+    async def page(self, caller: Caller, page: int = 0, fits: Callable[[SitesPage], bool] | None = None) -> SitesPage:
+        """One page of the sites: at most :data:`SITES_PER_PAGE`, and only as many as ``fits`` (the
+        rendered page fits in a message); a page number past the end gives the last page."""
         sites = await self.visible(caller)
-        pages = max(1, -(-len(sites) // SITES_PER_PAGE))
-        page = min(max(page, 0), pages - 1)
-        chunk = sites[page * SITES_PER_PAGE : (page + 1) * SITES_PER_PAGE]
-        return SitesPage(tuple(chunk), page, pages, len(sites), Role.ADMIN in caller.roles)
+        editable = Role.ADMIN in caller.roles
+        total = len(sites)
+
+        def measured(chunk: Sequence[SiteRow]) -> bool:
+            # Measured with the largest page numbers there could be: the header is never longer.
+            return fits is None or fits(SitesPage(tuple(chunk), total, total, total, editable))
+
+        found = paginate(sites, page, measured, SITES_PER_PAGE)
+        return SitesPage(found.items, found.index, found.count, total, editable)
 
     async def site(self, caller: Caller, site_id: int) -> SiteRow:
         self._admin_only(caller)
@@ -183,5 +192,9 @@ class SitesFlow:
             raise PeopleRefusedError(Denied.GROUP_NOT_LINKED)
         return site
 
-    async def move_group(self, old_chat_id: int, new_chat_id: int) -> bool:
-        return await self.repo.move_group(old_chat_id, new_chat_id)
+    async def move_group(self, actor_id: int | None, old_chat_id: int, new_chat_id: int) -> bool:
+        """Telegram upgraded a group to a supergroup (a new chat id): its site's link follows, recorded
+        with the person Telegram names as having upgraded it. False: no site was linked to the group."""
+        detail = {"old_chat": old_chat_id, "new_chat": new_chat_id}
+        entry = self.audit.entry(actor_id, AuditAction.GROUP_MIGRATED, None, detail)
+        return await self.repo.move_group(old_chat_id, new_chat_id, self._now(), entry)

@@ -11,20 +11,30 @@ Callback data (checked against the database on every tap):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flows.access import Caller, Role
-from bot.flows.people_manage import OPEN_INVITATIONS_SHOWN, SCOPE_NONE, Granted, NewInvitation, OpenInvitation
+from bot.flows.paging import paginate, take
+from bot.flows.people_manage import (
+    OPEN_INVITATIONS_SHOWN,
+    SCOPE_NONE,
+    Granted,
+    NewInvitation,
+    OpenInvitation,
+    ScopeOption,
+)
 from bot.handlers import people_admin, people_import, people_sites
-from bot.handlers.base import Turn, guarded, unregistered_hooks
+from bot.handlers.base import ID, PAGE, Turn, guarded, unregistered_hooks
 from bot.handlers.menus import set_chat_menu
-from bot.handlers.people_common import callback_data, number, show
+from bot.handlers.people_common import callback_data, labels_fit, number, show, text_fits
 
 INVITERS = frozenset({Role.ADMIN, Role.MANAGER})
 ADMINS = frozenset({Role.ADMIN})
-SCOPES_PER_PAGE = 8
+SCOPES_PER_PAGE = 8  # at most; fewer when their labels are long
 INVITATION = "n"
 
 
@@ -36,13 +46,13 @@ async def show_role_picker(turn: Turn, target: str) -> None:
     svc = turn.services
     name = None
     if target != INVITATION:
-        name = (await svc.people.card(turn.caller, int(target))).person.display_name
+        name = (await svc.people.grant_target(turn.caller, int(target))).display_name
     roles = svc.people.grantable_roles(turn.caller)
     if len(roles) == 1:
         await show_scope_page(turn, target, roles[0], 0)
         return
     rows = [
-        [Button(turn.text("common.role_name", role=role.value), callback_data=f"pr:{target}:{role.value}")]
+        [Button(turn.label("common.role_name", role=role.value), callback_data=f"pr:{target}:{role.value}")]
         for role in roles
     ]
     await show(turn, "people.pick_role", InlineKeyboardMarkup(rows), name=name)
@@ -50,6 +60,8 @@ async def show_role_picker(turn: Turn, target: str) -> None:
 
 async def show_scope_page(turn: Turn, target: str, role: Role, page: int) -> None:
     """Step 2: where the role applies. Admins need no scope: the picker finishes at once."""
+    if target != INVITATION:  # a forged page of the picker names nobody the caller may not see
+        await turn.services.people.grant_target(turn.caller, int(target))
     options = await turn.services.people.scope_options(turn.caller, role)
     if len(options) == 1 and options[0].token == SCOPE_NONE:
         await finish(turn, target, role, SCOPE_NONE)
@@ -57,21 +69,24 @@ async def show_scope_page(turn: Turn, target: str, role: Role, page: int) -> Non
     if not options:
         await show(turn, "people.no_sites_yet")
         return
-    pages = max(1, -(-len(options) // SCOPES_PER_PAGE))
-    page = min(max(page, 0), pages - 1)
-    chunk = options[page * SCOPES_PER_PAGE : (page + 1) * SCOPES_PER_PAGE]
+
+    def labels(chunk: Sequence[ScopeOption]) -> list[str]:
+        return [turn.label("people.scope_button", scope=o.scope) for o in chunk]
+
+    found = paginate(options, page, lambda chunk: labels_fit(labels(chunk)), SCOPES_PER_PAGE)
     rows = [
-        [Button(turn.text("people.scope_button", scope=o.scope), callback_data=f"ps:{target}:{role.value}:{o.token}")]
-        for o in chunk
+        [Button(label, callback_data=f"ps:{target}:{role.value}:{o.token}")]
+        for label, o in zip(labels(found.items), found.items, strict=True)
     ]
     nav = []
-    if page > 0:
-        nav.append(Button("◀", callback_data=f"pq:{target}:{role.value}:{page - 1}"))
-    if page < pages - 1:
-        nav.append(Button("▶", callback_data=f"pq:{target}:{role.value}:{page + 1}"))
+    if found.index > 0:
+        nav.append(Button("◀", callback_data=f"pq:{target}:{role.value}:{found.index - 1}"))
+    if found.index < found.count - 1:
+        nav.append(Button("▶", callback_data=f"pq:{target}:{role.value}:{found.index + 1}"))
     if nav:
         rows.append(nav)
-    await show(turn, "people.pick_scope", InlineKeyboardMarkup(rows), role=role.value, page=page + 1, pages=pages)
+    values = {"role": role.value, "page": found.index + 1, "pages": found.count}
+    await show(turn, "people.pick_scope", InlineKeyboardMarkup(rows), **values)
 
 
 async def finish(turn: Turn, target: str, role: Role, token: str) -> None:
@@ -87,7 +102,7 @@ async def _create_invitation(turn: Turn, role: Role, token: str) -> None:
     invitation = await turn.services.people.invite(turn.caller, role, token, origin)
     await show(turn, "people.invite_created", invitation=invitation)
     link = invitation_link(turn, invitation)
-    markup = InlineKeyboardMarkup([[Button(turn.text("people.invite_open_button"), url=link)]])
+    markup = InlineKeyboardMarkup([[Button(turn.label("people.invite_open_button"), url=link)]])
     await turn.say("people.invite_forward", markup=markup, invitation=invitation, link=link, inviter=turn.caller.name)
 
 
@@ -151,15 +166,28 @@ async def on_scope(turn: Turn) -> None:
 # -- open invitations ---------------------------------------------------------------------------
 
 
+def _revoke_labels(turn: Turn, invitations: Sequence[OpenInvitation]) -> list[str]:
+    return [turn.label("people.btn_revoke_invite", index=n, invitation=i) for n, i in enumerate(invitations, 1)]
+
+
 async def show_open_invitations(turn: Turn, revoked: OpenInvitation | None = None) -> None:
+    """The links still open, soonest to expire first: as many as fit in one message (the 20 first at
+    most); when fewer fit, the text says only the first ones are listed."""
     found = await turn.services.people.open_invitations(turn.caller)
+
+    def fits(chunk: Sequence[OpenInvitation]) -> bool:
+        values = {"invitations": chunk, "revoked": revoked, "shown": OPEN_INVITATIONS_SHOWN}
+        return text_fits(turn, "people.open_invitations", **values) and labels_fit(_revoke_labels(turn, chunk))
+
+    listed = found[: take(found, fits, OPEN_INVITATIONS_SHOWN)]
+    # The text says "only the first N are listed" when it lists N = ``shown`` of them.
+    shown = len(listed) if len(listed) < len(found) else OPEN_INVITATIONS_SHOWN
     rows = [
-        [Button(turn.text("people.btn_revoke_invite", index=n, invitation=i), callback_data=f"pv:{i.id}")]
-        for n, i in enumerate(found, 1)
+        [Button(label, callback_data=f"pv:{i.id}")]
+        for label, i in zip(_revoke_labels(turn, listed), listed, strict=True)
     ]
     markup = InlineKeyboardMarkup(rows) if rows else None
-    shown = OPEN_INVITATIONS_SHOWN
-    await show(turn, "people.open_invitations", markup, invitations=found, revoked=revoked, shown=shown)
+    await show(turn, "people.open_invitations", markup, invitations=listed, revoked=revoked, shown=shown)
 
 
 @guarded(INVITERS)
@@ -223,8 +251,8 @@ async def tell_admins_of_request(turn: Turn) -> None:
         )
         markup = InlineKeyboardMarkup(
             [
-                [Button(svc.texts.render(lang, "people.btn_approve"), callback_data=f"pk:{user.id}")],
-                [Button(svc.texts.render(lang, "people.btn_dismiss"), callback_data=f"pn:{user.id}")],
+                [Button(svc.texts.plain(lang, "people.btn_approve"), callback_data=f"pk:{user.id}")],
+                [Button(svc.texts.plain(lang, "people.btn_dismiss"), callback_data=f"pn:{user.id}")],
             ]
         )
         await svc.send_safely(turn.context.bot, admin_id, text, markup)
@@ -249,14 +277,14 @@ async def on_dismiss(turn: Turn) -> None:
 def register(app: Application) -> None:
     roles = "|".join(role.value for role in Role)
     app.add_handler(CommandHandler("invite", invite))
-    app.add_handler(CallbackQueryHandler(on_pick_role, pattern=r"^pi:(n|\d+)$"))
-    app.add_handler(CallbackQueryHandler(on_role, pattern=rf"^pr:(n|\d+):({roles})$"))
-    app.add_handler(CallbackQueryHandler(on_scope_page, pattern=rf"^pq:(n|\d+):({roles}):\d+$"))
-    app.add_handler(CallbackQueryHandler(on_scope, pattern=rf"^ps:(n|\d+):({roles}):(\*|-|[rs]\d+)$"))
+    app.add_handler(CallbackQueryHandler(on_pick_role, pattern=rf"^pi:(n|{ID})$"))
+    app.add_handler(CallbackQueryHandler(on_role, pattern=rf"^pr:(n|{ID}):({roles})$"))
+    app.add_handler(CallbackQueryHandler(on_scope_page, pattern=rf"^pq:(n|{ID}):({roles}):{PAGE}$"))
+    app.add_handler(CallbackQueryHandler(on_scope, pattern=rf"^ps:(n|{ID}):({roles}):(\*|-|[rs]{ID})$"))
     app.add_handler(CommandHandler("invites", invites))
-    app.add_handler(CallbackQueryHandler(on_revoke_invitation, pattern=r"^pv:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_approve, pattern=r"^pk:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_dismiss, pattern=r"^pn:\d+$"))
+    app.add_handler(CallbackQueryHandler(on_revoke_invitation, pattern=rf"^pv:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_approve, pattern=rf"^pk:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_dismiss, pattern=rf"^pn:{ID}$"))
     unregistered_hooks(app).append(tell_admins_of_request)
     people_admin.register(app)
     people_sites.register(app)

@@ -15,34 +15,36 @@ from telegram import InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flows.access import Role
+from bot.flows.paging import paginate
+from bot.flows.people_audit import AuditPage
 from bot.flows.people_manage import ROLE_FILTERS, PeoplePage
-from bot.flows.people_refusals import PeopleRefusedError
-from bot.handlers.base import Turn, guarded
+from bot.flows.people_refusals import Denied, PeopleRefusedError
+from bot.handlers.base import ID, PAGE, Turn, guarded, parse_id
 from bot.handlers.menus import set_chat_menu
-from bot.handlers.people_common import callback_data, number, show
+from bot.handlers.people_common import callback_data, labels_fit, number, show, text_fits
 
 MANAGERS = frozenset({Role.MANAGER})
 ADMINS = frozenset({Role.ADMIN})
-SITES_PER_PAGE = 8
+SITES_PER_PAGE = 8  # of the site filter picker, at most
 
 
 # -- the list -----------------------------------------------------------------------------------
 
 
 def _list_keyboard(turn: Turn, page: PeoplePage) -> InlineKeyboardMarkup:
-    rows = [[Button(turn.text("people.person_button", person=p), callback_data=f"pc:{p.id}")] for p in page.people]
+    rows = [[Button(turn.label("people.person_button", person=p), callback_data=f"pc:{p.id}")] for p in page.people]
     filters = [
         Button(
-            ("✓ " if f == page.role_filter else "") + turn.text("people.filter_name", filter=f),
+            ("✓ " if f == page.role_filter else "") + turn.label("people.filter_name", filter=f),
             callback_data=f"pl:{f}:{page.site_id}:0",
         )
         for f in ROLE_FILTERS
     ]
     rows += [filters[:3], filters[3:]]
     if page.site_id:
-        rows.append([Button(turn.text("people.btn_clear_site"), callback_data=f"pl:{page.role_filter}:0:0")])
+        rows.append([Button(turn.label("people.btn_clear_site"), callback_data=f"pl:{page.role_filter}:0:0")])
     else:
-        rows.append([Button(turn.text("people.btn_filter_site"), callback_data=f"pf:{page.role_filter}:0")])
+        rows.append([Button(turn.label("people.btn_filter_site"), callback_data=f"pf:{page.role_filter}:0")])
     nav = []
     if page.search is None and page.page > 0:
         nav.append(Button("◀", callback_data=f"pl:{page.role_filter}:{page.site_id}:{page.page - 1}"))
@@ -54,7 +56,10 @@ def _list_keyboard(turn: Turn, page: PeoplePage) -> InlineKeyboardMarkup:
 
 
 async def show_list(turn: Turn, role_filter: str = "-", site_id: int = 0, page: int = 0, search: str | None = None):
-    people = await turn.services.people.people_page(turn.caller, role_filter, site_id, page, search)
+    def fits(candidate: PeoplePage) -> bool:
+        return text_fits(turn, "people.list", page=candidate)
+
+    people = await turn.services.people.people_page(turn.caller, role_filter, site_id, page, search, fits)
     await show(turn, "people.list", _list_keyboard(turn, people), page=people)
 
 
@@ -78,18 +83,16 @@ async def on_filter_site(turn: Turn) -> None:
         await turn.answer("common.stale_button", alert=True)
         return
     sites = await turn.services.people.filter_sites(turn.caller)
-    pages = max(1, -(-len(sites) // SITES_PER_PAGE))
-    page = min(number(raw_page), pages - 1)
-    chunk = sites[page * SITES_PER_PAGE : (page + 1) * SITES_PER_PAGE]
-    rows = [[Button(s.name, callback_data=f"pl:{role_filter}:{s.id}:0")] for s in chunk]
+    found = paginate(sites, number(raw_page), lambda chunk: labels_fit(s.name for s in chunk), SITES_PER_PAGE)
+    rows = [[Button(s.name, callback_data=f"pl:{role_filter}:{s.id}:0")] for s in found.items]
     nav = []
-    if page > 0:
-        nav.append(Button("◀", callback_data=f"pf:{role_filter}:{page - 1}"))
-    if page < pages - 1:
-        nav.append(Button("▶", callback_data=f"pf:{role_filter}:{page + 1}"))
+    if found.index > 0:
+        nav.append(Button("◀", callback_data=f"pf:{role_filter}:{found.index - 1}"))
+    if found.index < found.count - 1:
+        nav.append(Button("▶", callback_data=f"pf:{role_filter}:{found.index + 1}"))
     if nav:
         rows.append(nav)
-    rows.append([Button(turn.text("people.btn_back_to_list"), callback_data=f"pl:{role_filter}:0:0")])
+    rows.append([Button(turn.label("people.btn_back_to_list"), callback_data=f"pl:{role_filter}:0:0")])
     await show(turn, "people.pick_filter_site", InlineKeyboardMarkup(rows), count=len(sites))
     await turn.answer()
 
@@ -101,21 +104,21 @@ async def show_card(turn: Turn, user_id: int, confirm_deactivate: bool = False) 
     card = await turn.services.people.card(turn.caller, user_id)
     rows = []
     if confirm_deactivate:
-        rows.append([Button(turn.text("people.btn_confirm_deactivate"), callback_data=f"py:{user_id}")])
-        rows.append([Button(turn.text("people.btn_cancel"), callback_data=f"pc:{user_id}")])
+        rows.append([Button(turn.label("people.btn_confirm_deactivate"), callback_data=f"py:{user_id}")])
+        rows.append([Button(turn.label("people.btn_cancel"), callback_data=f"pc:{user_id}")])
     else:
         for line in card.grants:
             if line.revocable:
-                label = turn.text("people.btn_revoke", grant=line.grant)
+                label = turn.label("people.btn_revoke", grant=line.grant)
                 rows.append([Button(label, callback_data=f"px:{line.grant.id}")])
         if card.can_grant:
-            rows.append([Button(turn.text("people.btn_grant"), callback_data=f"pi:{user_id}")])
+            rows.append([Button(turn.label("people.btn_grant"), callback_data=f"pi:{user_id}")])
         if card.can_toggle_active:
             if card.person.active:
-                rows.append([Button(turn.text("people.btn_deactivate"), callback_data=f"pd:{user_id}")])
+                rows.append([Button(turn.label("people.btn_deactivate"), callback_data=f"pd:{user_id}")])
             else:
-                rows.append([Button(turn.text("people.btn_reactivate"), callback_data=f"pa:{user_id}")])
-        rows.append([Button(turn.text("people.btn_back_to_list"), callback_data="pl:-:0:0")])
+                rows.append([Button(turn.label("people.btn_reactivate"), callback_data=f"pa:{user_id}")])
+        rows.append([Button(turn.label("people.btn_back_to_list"), callback_data="pl:-:0:0")])
     await show(turn, "people.card", InlineKeyboardMarkup(rows), card=card, confirm=confirm_deactivate)
 
 
@@ -132,8 +135,8 @@ async def role_command(turn: Turn) -> None:
     argument = " ".join(turn.context.args or []).strip()
     if not argument:
         await turn.say("people.role_usage")
-    elif argument.isdigit():
-        await show_card(turn, int(argument))
+    elif argument.isascii() and argument.isdigit():
+        await show_card(turn, _person_id(argument))
     else:
         await show_list(turn, search=argument[:64])
 
@@ -155,11 +158,20 @@ async def on_revoke(turn: Turn) -> None:
 @guarded(ADMINS)
 async def deactivate_command(turn: Turn) -> None:
     argument = " ".join(turn.context.args or []).strip()
-    if not argument.isdigit():
+    if not (argument.isascii() and argument.isdigit()):
         await turn.say("people.deactivate_usage")
         return
-    await turn.services.people.check_may_set_active(turn.caller, int(argument), False)
-    await show_card(turn, int(argument), confirm_deactivate=True)
+    user_id = _person_id(argument)
+    await turn.services.people.check_may_set_active(turn.caller, user_id, False)
+    await show_card(turn, user_id, confirm_deactivate=True)
+
+
+def _person_id(typed: str) -> int:
+    """A typed Telegram id; one too long to be anyone's is a person we do not know."""
+    user_id = parse_id(typed)
+    if user_id is None:
+        raise PeopleRefusedError(Denied.NO_PERSON, user_id=typed[:20])
+    return user_id
 
 
 @guarded(ADMINS)
@@ -193,12 +205,19 @@ async def _refresh_menu(turn: Turn, user_id: int) -> None:
 
 
 async def show_audit(turn: Turn, before_id: int | None) -> None:
-    page = await turn.services.audit.recent(before_id)
+    """A page of the audit log: as many entries as fit in one message (one too long alone is shortened);
+    "older" continues after the last one shown, so every entry is reachable."""
+    first = before_id is None
+
+    def fits(candidate: AuditPage) -> bool:
+        return text_fits(turn, "people.audit", page=candidate, first=first)
+
+    page = await turn.services.audit.recent(before_id, fits=fits)
     rows = []
     if page.older is not None:
-        rows.append([Button(turn.text("people.btn_older"), callback_data=f"pz:{page.older}")])
+        rows.append([Button(turn.label("people.btn_older"), callback_data=f"pz:{page.older}")])
     # Older entries come as a new message, so the newer page stays readable above.
-    await turn.say("people.audit", InlineKeyboardMarkup(rows) if rows else None, page=page, first=before_id is None)
+    await turn.say("people.audit", InlineKeyboardMarkup(rows) if rows else None, page=page, first=first)
 
 
 @guarded(ADMINS)
@@ -218,10 +237,10 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("role", role_command))
     app.add_handler(CommandHandler("deactivate", deactivate_command))
     app.add_handler(CommandHandler("audit", audit_command))
-    app.add_handler(CallbackQueryHandler(on_list, pattern=rf"^pl:({filters}):\d+:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_filter_site, pattern=rf"^pf:({filters}):\d+$"))
-    app.add_handler(CallbackQueryHandler(on_card, pattern=r"^pc:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_revoke, pattern=r"^px:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_deactivate_ask, pattern=r"^pd:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_set_active, pattern=r"^p[ya]:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_audit_older, pattern=r"^pz:\d+$"))
+    app.add_handler(CallbackQueryHandler(on_list, pattern=rf"^pl:({filters}):{ID}:{PAGE}$"))
+    app.add_handler(CallbackQueryHandler(on_filter_site, pattern=rf"^pf:({filters}):{PAGE}$"))
+    app.add_handler(CallbackQueryHandler(on_card, pattern=rf"^pc:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_revoke, pattern=rf"^px:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_deactivate_ask, pattern=rf"^pd:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_set_active, pattern=rf"^p[ya]:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_audit_older, pattern=rf"^pz:{ID}$"))

@@ -16,17 +16,20 @@ from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.flows.access import Role
+from bot.flows.paging import paginate
 from bot.flows.people_refusals import Denied, PeopleRefusedError
-from bot.flows.people_sites import SITES_PER_PAGE
-from bot.handlers.base import Turn, guarded
+from bot.flows.people_sites import SITES_PER_PAGE, SitesPage
+from bot.handlers.base import ID, PAGE, Turn, guarded
 from bot.handlers.people_common import (
     ADDSITE_NAME,
     ADDSITE_REGION,
     SITE_REGION,
     SITE_RENAME,
     callback_data,
+    labels_fit,
     number,
     show,
+    text_fits,
 )
 from bot.handlers.router import router_of
 from storage.people import SiteRow
@@ -34,17 +37,20 @@ from storage.people import SiteRow
 ADMINS = frozenset({Role.ADMIN})
 VIEWERS = frozenset({Role.MANAGER})
 SITE_TEXT_KINDS = (ADDSITE_NAME, ADDSITE_REGION, SITE_RENAME, SITE_REGION)
-LINK_PER_PAGE = 8
+LINK_PER_PAGE = 8  # sites of the link picker, at most
 
 
 # -- list and card ------------------------------------------------------------------------------
 
 
 async def show_sites(turn: Turn, page: int = 0, editing: bool = False) -> None:
-    result = await turn.services.site_admin.page(turn.caller, page)
+    def fits(candidate: SitesPage) -> bool:
+        return text_fits(turn, "people.sites", page=candidate, editing=editing)
+
+    result = await turn.services.site_admin.page(turn.caller, page, fits)
     rows = []
     if result.editable:
-        rows = [[Button(turn.text("people.site_button", site=s), callback_data=f"pu:{s.id}")] for s in result.sites]
+        rows = [[Button(turn.label("people.site_button", site=s), callback_data=f"pu:{s.id}")] for s in result.sites]
     nav = []
     if result.page > 0:
         nav.append(Button("◀", callback_data=f"pt:{result.page - 1}"))
@@ -58,25 +64,25 @@ async def show_sites(turn: Turn, page: int = 0, editing: bool = False) -> None:
 async def show_site_card(turn: Turn, site: SiteRow) -> None:
     rows = [
         [
-            Button(turn.text("people.btn_rename"), callback_data=f"pe:{site.id}:n"),
-            Button(turn.text("people.btn_region"), callback_data=f"pe:{site.id}:r"),
+            Button(turn.label("people.btn_rename"), callback_data=f"pe:{site.id}:n"),
+            Button(turn.label("people.btn_region"), callback_data=f"pe:{site.id}:r"),
         ],
         [
             Button(
-                turn.text("people.btn_site_restore" if not site.active else "people.btn_site_archive"),
+                turn.label("people.btn_site_restore" if not site.active else "people.btn_site_archive"),
                 callback_data=f"pw:{site.id}:{0 if site.active else 1}",
             )
         ],
     ]
     if site.group_chat_id is not None:
-        rows.append([Button(turn.text("people.btn_unlink_group"), callback_data=f"pg:{site.id}")])
-    rows.append([Button(turn.text("people.btn_back_to_sites"), callback_data="pt:0")])
+        rows.append([Button(turn.label("people.btn_unlink_group"), callback_data=f"pg:{site.id}")])
+    rows.append([Button(turn.label("people.btn_back_to_sites"), callback_data="pt:0")])
     await show(turn, "people.site_card", InlineKeyboardMarkup(rows), site=site)
 
 
 def _region_keyboard(turn: Turn, regions: list[tuple[str, int]]) -> InlineKeyboardMarkup:
     rows = [[Button(region, callback_data=f"pb:{site_id}")] for region, site_id in regions[:20]]
-    rows.append([Button(turn.text("people.btn_no_region"), callback_data="pb:0")])
+    rows.append([Button(turn.label("people.btn_no_region"), callback_data="pb:0")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -237,20 +243,21 @@ async def show_link_picker(turn: Turn, page: int, sites: list[SiteRow] | None = 
     if not sites:
         await show(turn, "people.no_sites_yet")
         return
-    pages = max(1, -(-len(sites) // LINK_PER_PAGE))
-    page = min(max(page, 0), pages - 1)
-    chunk = sites[page * LINK_PER_PAGE : (page + 1) * LINK_PER_PAGE]
-    rows = [
-        [Button(("✓ " if current and current.id == s.id else "") + s.name, callback_data=f"pj:{s.id}")] for s in chunk
-    ]
+
+    def label(site: SiteRow) -> str:
+        return ("✓ " if current and current.id == site.id else "") + site.name
+
+    found = paginate(sites, page, lambda chunk: labels_fit(label(s) for s in chunk), LINK_PER_PAGE)
+    rows = [[Button(label(s), callback_data=f"pj:{s.id}")] for s in found.items]
     nav = []
-    if page > 0:
-        nav.append(Button("◀", callback_data=f"ph:{page - 1}"))
-    if page < pages - 1:
-        nav.append(Button("▶", callback_data=f"ph:{page + 1}"))
+    if found.index > 0:
+        nav.append(Button("◀", callback_data=f"ph:{found.index - 1}"))
+    if found.index < found.count - 1:
+        nav.append(Button("▶", callback_data=f"ph:{found.index + 1}"))
     if nav:
         rows.append(nav)
-    await show(turn, "people.link_pick", InlineKeyboardMarkup(rows), current=current, page=page + 1, pages=pages)
+    values = {"current": current, "page": found.index + 1, "pages": found.count}
+    await show(turn, "people.link_pick", InlineKeyboardMarkup(rows), **values)
 
 
 async def _link(turn: Turn, site_id: int) -> None:
@@ -315,10 +322,11 @@ async def unlinkgroup_command(turn: Turn) -> None:
 
 @guarded(open_to_all=True, in_groups=True)
 async def on_group_migrated(turn: Turn) -> None:
-    """A group upgraded to a supergroup changes its chat id; its site link follows."""
+    """A group upgraded to a supergroup changes its chat id; its site link follows, and the audit log
+    records it with the person Telegram names as having upgraded the group."""
     message = turn.update.effective_message
     if message is not None and message.migrate_to_chat_id:
-        await turn.services.site_admin.move_group(message.chat.id, message.migrate_to_chat_id)
+        await turn.services.site_admin.move_group(turn.caller.user_id, message.chat.id, message.migrate_to_chat_id)
 
 
 def register(app: Application) -> None:
@@ -328,12 +336,12 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("linkgroup", linkgroup_command))
     app.add_handler(CommandHandler("unlinkgroup", unlinkgroup_command))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_group_migrated))
-    app.add_handler(CallbackQueryHandler(on_sites_page, pattern=r"^pt:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_site_card, pattern=r"^pu:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_site_edit, pattern=r"^pe:\d+:[nr]$"))
-    app.add_handler(CallbackQueryHandler(on_site_active, pattern=r"^pw:\d+:[01]$"))
-    app.add_handler(CallbackQueryHandler(on_site_unlink, pattern=r"^pg:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_region_button, pattern=r"^pb:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_link, pattern=r"^pj:\d+$"))
-    app.add_handler(CallbackQueryHandler(on_link_page, pattern=r"^ph:\d+$"))
+    app.add_handler(CallbackQueryHandler(on_sites_page, pattern=rf"^pt:{PAGE}$"))
+    app.add_handler(CallbackQueryHandler(on_site_card, pattern=rf"^pu:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_site_edit, pattern=rf"^pe:{ID}:[nr]$"))
+    app.add_handler(CallbackQueryHandler(on_site_active, pattern=rf"^pw:{ID}:[01]$"))
+    app.add_handler(CallbackQueryHandler(on_site_unlink, pattern=rf"^pg:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_region_button, pattern=rf"^pb:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_link, pattern=rf"^pj:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_link_page, pattern=rf"^ph:{PAGE}$"))
     router_of(app).text.append(text_for_sites)

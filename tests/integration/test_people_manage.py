@@ -220,3 +220,58 @@ async def test_audit_shows_recent_entries_and_pages_back(bot: BotUnderTest):
     older = await admin.wait_text("更早的操作记录")
     assert "重新打开督导 · 督导 #7 — 照片不清楚" in older.text
     assert older.buttons == []
+
+
+async def test_a_forged_grant_button_cannot_reach_people_off_the_managers_cards(bot: BotUnderTest):
+    mine = await bot.add_site("阳光花园", region="华东")
+    mine2 = await bot.add_site("星河湾", region="华东")
+    other = await bot.add_site("翠湖天地", region="华南")
+    await bot.add_person(MANAGER, "manager", "经理", region="华东")
+    await bot.add_person(STAFF, "staff", "本区客服", site_id=mine)
+    await bot.add_person(STAFF + 10, "staff", "外区客服", site_id=other)
+    stranger = bot.api.person(4242, "路人")  # wrote to the bot once, never invited
+    await stranger.send_command("start")
+    await stranger.wait_reply()
+    manager = bot.api.person(MANAGER, "经理")
+    await manager.send_command("role", str(STAFF))
+    card = await manager.wait_text("本区客服")
+    for target in (4242, STAFF + 10):
+        for data in (f"ps:{target}:staff:s{mine}", f"pi:{target}", f"pr:{target}:staff", f"pq:{target}:staff:0"):
+            query = await manager.press_data(data, card.message_id)
+            answer = await manager.wait_callback_answer(query)
+            assert answer.show_alert and answer.text and "不能管理" in answer.text, data
+    assert await grants_of(bot, 4242) == []
+    assert await grants_of(bot, STAFF + 10) == [("staff", other)]
+    assert await bot.services.db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
+    assert manager.messages[-1].text == card.text  # the card was left as it was
+
+    # From a card the manager may see, the grant goes through.
+    await manager.press("授予角色", card.message_id)
+    await manager.wait_text("请选择所属项目")
+    await manager.press("星河湾")
+    assert "已为 本区客服 授予" in (await manager.wait_reply()).text
+    assert await grants_of(bot, STAFF) == [("staff", mine), ("staff", mine2)]
+
+
+async def test_audit_pages_fit_in_a_message_and_reach_every_entry(bot: BotUnderTest):
+    audit = bot.services.audit
+    for n in range(1, 31):  # older entries, some long enough that fifteen would not fit in one message
+        reason = f"原因{n}：" + ("照片不清楚，" * 120 if n % 3 == 0 else "补拍")
+        await audit.record(ADMIN_ID, "reopen", f"inspection:{n}", {"reason": reason})
+    await audit.record(ADMIN_ID, "reopen", "inspection:31", {"reason": "超长原因：" + "现场情况说明" * 650})
+    for n in range(32, 35):
+        await audit.record(ADMIN_ID, "reopen", f"inspection:{n}", {"reason": f"原因{n}"})
+    admin = bot.api.person(ADMIN_ID, "老板")
+    await admin.send_command("audit")
+    pages = [await admin.wait_text("最近的操作记录")]
+    while pages[-1].buttons:
+        await admin.press("更早的记录", pages[-1].message_id)
+        pages.append(await admin.wait_text("更早的操作记录"))
+    assert len(pages) > 3
+    for page in pages:
+        assert len(page.text) < 4096 and len(page.raw_text) < 4096
+    shown = "\n".join(page.text for page in pages)
+    for n in range(1, 35):
+        assert f"督导 #{n} — 原因{n}" in shown or f"督导 #{n} — 超长原因" in shown, n
+    long_line = next(line for line in shown.splitlines() if "督导 #31" in line)
+    assert long_line.endswith("…") and len(long_line) < 3000

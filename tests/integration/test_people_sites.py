@@ -172,3 +172,28 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_link(bot: BotUnderTest
     await admin.send_message({"migrate_to_chat_id": -1004001}, chat=group)
     await bot.api.idle()
     assert await bot.services.db.fetchval("SELECT group_chat_id FROM sites WHERE id = ?", (site,)) == -1004001
+
+
+async def test_a_group_upgrade_is_audited_with_the_move(bot: BotUnderTest):
+    site = await bot.add_site("阳光花园")
+    admin = bot.api.person(ADMIN_ID, "老板")
+    group = bot.api.group(-4002, "阳光花园群")
+    await admin.send_command("linkgroup", "阳光花园", chat=group)
+    await admin.wait_reply(chat=group)
+    await admin.send_message({"migrate_to_chat_id": -1004002}, chat=group)
+    await bot.api.idle()
+    rows = await bot.services.db.fetchall("SELECT actor_id, action, target, detail FROM audit_log ORDER BY id")
+    assert [(r["action"], r["target"]) for r in rows] == [
+        ("group_link", f"site:{site}"),
+        ("group_migrated", f"site:{site}"),
+    ]
+    assert rows[1]["actor_id"] == ADMIN_ID
+    assert "-4002" in rows[1]["detail"] and "-1004002" in rows[1]["detail"]
+    await admin.send_command("audit")
+    page = await admin.wait_text("最近的操作记录")
+    assert "群升级为超级群 · 阳光花园 — 阳光花园 · 群：阳光花园群（-4002 → -1004002）" in page.text
+    # Telegram sends the move once more in the new supergroup (migrate_from_chat_id): nothing more to record.
+    supergroup = bot.api.group(-1004002, "阳光花园群", supergroup=True)
+    await admin.send_message({"migrate_from_chat_id": -4002}, chat=supergroup)
+    await bot.api.idle()
+    assert await bot.services.db.fetchval("SELECT COUNT(*) FROM audit_log") == 2

@@ -155,15 +155,17 @@ async def test_what_a_manager_may_grant(world):
 
 
 async def test_grant_revoke_and_their_audit(world):
-    granted = await world.people.grant(MANAGER, NEWCOMER.user_id, Role.STAFF, f"s{world.east}")
+    granted = await world.people.grant(MANAGER, STAFF.user_id, Role.STAFF, f"s{world.east2}")
     assert granted.added
-    again = await world.people.grant(MANAGER, NEWCOMER.user_id, Role.STAFF, f"s{world.east}")
+    again = await world.people.grant(MANAGER, STAFF.user_id, Role.STAFF, f"s{world.east2}")
     assert not again.added
     with pytest.raises(PeopleRefusedError, match="no_person"):
         await world.people.grant(ADMIN, 999, Role.STAFF, f"s{world.east}")
-    grant_id = await world.db.fetchval("SELECT id FROM user_roles WHERE user_id = ?", (NEWCOMER.user_id,))
+    grant_id = await world.db.fetchval(
+        "SELECT id FROM user_roles WHERE user_id = ? AND site_id = ?", (STAFF.user_id, world.east2)
+    )
     revoked = await world.people.revoke(MANAGER, grant_id)
-    assert revoked.site_name == "阳光花园"
+    assert revoked.site_name == "星河湾"
     with pytest.raises(PeopleRefusedError, match="stale"):
         await world.people.revoke(MANAGER, grant_id)
     manager_grant = await world.db.fetchval("SELECT id FROM user_roles WHERE user_id = ?", (MANAGER.user_id,))
@@ -171,7 +173,30 @@ async def test_grant_revoke_and_their_audit(world):
         await world.people.revoke(MANAGER, manager_grant)
     page = await world.audit.recent()
     assert [line.action for line in page.lines] == ["revoke", "grant"]
-    assert page.lines[0].target_name == "新人" and page.lines[0].detail == {"role": "staff", "site": "阳光花园"}
+    assert page.lines[0].target_name == "客服" and page.lines[0].detail == {"role": "staff", "site": "星河湾"}
+
+
+async def test_a_grant_needs_a_card_the_granter_may_see(world):
+    """Managers grant only to people holding a role on a site they manage; admins to anyone known."""
+    south_staff = Caller(4, "外区客服", "zh-hans", frozenset({Role.STAFF}))
+    await world.person(south_staff, "staff", site_id=world.south)
+    for target in (NEWCOMER.user_id, south_staff.user_id):
+        with pytest.raises(PeopleRefusedError) as refused:
+            await world.people.grant(MANAGER, target, Role.STAFF, f"s{world.east}")
+        assert refused.value.reason is Denied.NOT_YOUR_PERSON
+        with pytest.raises(PeopleRefusedError) as hidden:
+            await world.people.card(MANAGER, target)
+        assert hidden.value.reason is Denied.NOT_YOUR_PERSON  # the same rule as the card
+        with pytest.raises(PeopleRefusedError) as early:
+            await world.people.grant_target(MANAGER, target)
+        assert early.value.reason is Denied.NOT_YOUR_PERSON
+    with pytest.raises(PeopleRefusedError, match="no_person"):
+        await world.people.grant(MANAGER, 999, Role.STAFF, f"s{world.east}")
+    assert await world.db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
+    assert await world.db.fetchval("SELECT COUNT(*) FROM user_roles WHERE user_id IN (4, 10)") == 1
+    assert (await world.people.grant(MANAGER, STAFF.user_id, Role.STAFF, f"s{world.east2}")).added
+    assert (await world.people.grant(ADMIN, NEWCOMER.user_id, Role.STAFF, f"s{world.east}")).added
+    assert (await world.people.grant_target(ADMIN, south_staff.user_id)).display_name == "外区客服"
 
 
 async def test_deactivation_rules(world):
@@ -242,7 +267,7 @@ async def test_group_membership(world):
     linked = await world.site_admin.link_group(ADMIN, chat, "阳光群", world.south)
     assert linked.previous is not None and linked.previous.id == world.east
     assert not await world.people.group_member(STAFF, chat)
-    assert await world.site_admin.move_group(chat, -1002)
+    assert await world.site_admin.move_group(None, chat, -1002)
     assert (await world.site_admin.group_site(-1002)).id == world.south  # type: ignore[union-attr]
 
 
@@ -279,3 +304,74 @@ async def test_audit_records_other_features_actions_and_pages(world):
     assert second.older is None
     assert second.lines[-1].detail == {"reason": "补照片"} and second.lines[-1].actor_name == "经理"
     assert second.lines[-2].detail is None and second.lines[-2].detail_text == "plain text detail"
+
+
+async def test_lists_are_cut_by_length_and_reach_everyone(world):
+    for n in range(23):
+        other = Caller(100 + n, f"人{n:02d}" + "长" * (n % 5) * 10, "zh-hans", frozenset())
+        await world.person(other, "staff", site_id=world.east)
+
+    def short_pages(page) -> bool:  # a "message" of at most 120 characters of names
+        return sum(len(p.display_name) + 2 for p in page.people) <= 120
+
+    seen, index, pages = [], 0, None
+    while pages is None or index < pages:
+        page = await world.people.people_page(ADMIN, page=index, fits=short_pages)
+        assert short_pages(page) and page.page == index and 1 <= len(page.people) <= 10
+        seen += [p.id for p in page.people]
+        pages, index = page.pages, index + 1
+    assert pages > 3 and len(seen) == len(set(seen)) == page.total == 26
+    last = await world.people.people_page(ADMIN, page=99, fits=short_pages)
+    assert last.page == pages - 1
+
+    def two_sites(page) -> bool:
+        return len(page.sites) <= 2
+
+    first = await world.site_admin.page(ADMIN, 0, fits=two_sites)
+    second = await world.site_admin.page(ADMIN, 1, fits=two_sites)
+    assert (first.pages, len(first.sites), len(second.sites)) == (2, 2, 1)
+
+
+async def test_a_long_audit_entry_is_shortened_and_older_ones_stay_reachable(world):
+    await world.audit.record(ADMIN.user_id, AuditAction.REOPEN, "inspection:1", {"reason": "旧"})
+    await world.audit.record(ADMIN.user_id, AuditAction.REOPEN, "inspection:2", {"reason": "长" * 3900})
+    await world.audit.record(None, "delete", "photo:3", "很" * 3000)
+
+    def fits(page) -> bool:  # the detail texts of a page: at most 2,500 characters
+        return sum(len((line.detail or {}).get("reason", "") + (line.detail_text or "")) for line in page.lines) <= 2500
+
+    first = await world.audit.recent(fits=fits)
+    assert [line.target for line in first.lines] == ["photo:3"] and first.older is not None
+    second = await world.audit.recent(first.older, fits=fits)
+    reason = second.lines[0].detail["reason"]  # type: ignore[index]
+    assert second.lines[0].target == "inspection:2" and reason.endswith("…") and len(reason) <= 2000
+    third = await world.audit.recent(second.older, fits=fits)
+    assert [line.target for line in third.lines] == ["inspection:1"] and third.older is None
+    stored = await world.db.fetchval("SELECT detail FROM audit_log WHERE target = 'inspection:2'")
+    assert len(stored) > 3900  # only the view is shortened
+
+
+async def test_a_group_upgrade_moves_the_link_and_is_audited(world):
+    await world.site_admin.link_group(ADMIN, -1001, "阳光群", world.east)
+    assert await world.site_admin.move_group(STAFF.user_id, -1001, -1002)
+    assert not await world.site_admin.move_group(STAFF.user_id, -1001, -1003)  # nothing linked there any more
+    lines = (await world.audit.recent()).lines
+    assert [(line.action, line.target, line.actor_id) for line in lines] == [
+        (AuditAction.GROUP_MIGRATED, f"site:{world.east}", STAFF.user_id),
+        (AuditAction.GROUP_LINK, f"site:{world.east}", ADMIN.user_id),
+    ]
+    assert lines[0].detail == {"site": "阳光花园", "group": "阳光群", "old_chat": -1001, "new_chat": -1002}
+
+
+async def test_audit_times_show_the_year_in_the_configured_time_zone(world):
+    from zoneinfo import ZoneInfo
+
+    from bot.i18n import Texts
+
+    audit = Audit(AuditRepository(world.db), world.clock, ZoneInfo("Asia/Shanghai"))
+    world.clock.set(datetime(2025, 12, 31, 20, 5, tzinfo=UTC))
+    await audit.record(ADMIN.user_id, AuditAction.REOPEN, "inspection:1", {"reason": "跨年"})
+    page = await audit.recent()
+    texts = Texts()
+    for lang in ("zh-hans", "zh-hant", "en"):
+        assert "2026-01-01 04:05 老板" in texts.render(lang, "people.audit", page=page, first=True), lang

@@ -48,6 +48,17 @@ AUDIT = AuditPage(
         AuditLine(9, WHEN, 1, "老板", "invite", "invitation:4", None, {"role": "admin"}, None),
         AuditLine(11, WHEN, 1, "老板", "invite_revoked", "invitation:4", None, {"role": "staff", "site": "A"}, None),
         AuditLine(10, WHEN, 1, "老板", "something_new", None, None, {}, None),
+        AuditLine(
+            12,
+            WHEN,
+            1,
+            "老板",
+            "group_migrated",
+            "site:3",
+            "A",
+            {"site": "A", "group": "群", "old_chat": -1, "new_chat": -100},
+            None,
+        ),
     ),
     3,
 )
@@ -203,6 +214,9 @@ def test_what_the_texts_say(texts):
     assert "经理 · reopened an inspection · inspection #9 — 补拍" in audit
     assert "system · deleted · photo:1 — free text" in audit
     assert "something_new" in audit
+    assert "2026-05-13 09:00 老板 · group upgraded to a supergroup · A — A · group: 群 (-1 → -100)" in audit
+    migrated = texts.render("zh-hant", "people.audit", page=AUDIT, first=True)
+    assert "2026-05-13 09:00 老板 · 羣升級為超級羣 · A — A · 羣：群（-1 → -100）" in migrated
     escaped = texts.render("zh-hant", "people.site_card", site=SITE)
     assert "阳光&lt;花园&gt;" in escaped
 
