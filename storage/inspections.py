@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.db import Database, Row
-from storage.people import AuditEntry
-from storage.people import _audit as write_audit
+from storage.people import AuditEntry, write_audit
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ _INVITATIONS = f"""
     FROM invitations i LEFT JOIN sites s ON s.id = i.site_id LEFT JOIN users u ON u.id = i.created_by"""
 
 
-async def _audit(conn: aiosqlite.Connection, entry: AuditEntry, at: str) -> None:
+async def write_audit(conn: aiosqlite.Connection, entry: AuditEntry, at: str) -> None:
     await conn.execute(
         "INSERT INTO audit_log (at, actor_id, action, target, detail) VALUES (?, ?, ?, ?, ?)",
         (at, entry.actor_id, entry.action, entry.target, entry.detail_text()),
@@ -187,7 +187,7 @@ class AuditRepository:
 
     async def add(self, entry: AuditEntry, at: str) -> None:
         async with self._db.write() as conn:
-            await _audit(conn, entry, at)
+            await write_audit(conn, entry, at)
 
     async def page(self, before_id: int | None, limit: int) -> list[AuditRow]:
         """Newest first; ``before_id`` pages back through older entries."""
@@ -249,7 +249,7 @@ class InvitationRepository:
             if cursor.rowcount == 0:
                 return None
             invitation_id = cursor.lastrowid
-            await _audit(
+            await write_audit(
                 conn, AuditEntry(audit.actor_id, audit.action, f"invitation:{invitation_id}", audit.detail), now
             )
         return invitation_id
@@ -283,7 +283,7 @@ class InvitationRepository:
             )
             if cursor.rowcount == 0:
                 return False
-            await _audit(conn, audit, now)
+            await write_audit(conn, audit, now)
         return True
 
     async def accept(self, invitation: Invitation, user_id: int, first_name: str, now: str, audit: AuditEntry) -> bool:
@@ -305,7 +305,7 @@ class InvitationRepository:
                 "WHERE user_id = ? AND status = 'pending'",
                 (invitation.created_by, now, user_id),
             )
-            await _audit(conn, audit, now)
+            await write_audit(conn, audit, now)
         return True
 
     async def revoke_unused_of(self, created_by: int, now: str) -> int:
@@ -429,7 +429,7 @@ class PeopleRepository:
                 "WHERE user_id = ? AND status = 'pending'",
                 (granted_by, now, user_id),
             )
-            await _audit(conn, audit, now)
+            await write_audit(conn, audit, now)
         return True
 
     async def grant_by_id(self, grant_id: int) -> Grant | None:
@@ -441,7 +441,7 @@ class PeopleRepository:
             cursor = await conn.execute("DELETE FROM user_roles WHERE id = ?", (grant_id,))
             if cursor.rowcount == 0:
                 return False
-            await _audit(conn, audit, now)
+            await write_audit(conn, audit, now)
         return True
 
     async def set_active(self, user_id: int, active: bool, now: str, audit: AuditEntry) -> bool:
@@ -460,7 +460,7 @@ class PeopleRepository:
                     "AND revoked_at IS NULL",
                     (now, user_id),
                 )
-            await _audit(conn, audit, now)
+            await write_audit(conn, audit, now)
         return True
 
     # -- access requests ------------------------------------------------------------------------
@@ -490,7 +490,7 @@ class PeopleRepository:
             )
             if cursor.rowcount == 0:
                 return False
-            await _audit(conn, audit, now)
+            await write_audit(conn, audit, now)
         return True
 
     # -- sites ----------------------------------------------------------------------------------
@@ -529,7 +529,7 @@ class PeopleRepository:
             if cursor.rowcount == 0:
                 return None
             site_id = cursor.lastrowid
-            await _audit(conn, AuditEntry(audit.actor_id, audit.action, f"site:{site_id}", audit.detail), now)
+            await write_audit(conn, AuditEntry(audit.actor_id, audit.action, f"site:{site_id}", audit.detail), now)
         return site_id
 
     async def update_site(self, site_id: int, now: str, audit: AuditEntry, **values: Any) -> bool:
@@ -544,7 +544,7 @@ class PeopleRepository:
                 if taken:
                     return False
             await conn.execute(f"UPDATE sites SET {assignments} WHERE id = ?", [*columns.values(), site_id])
-            await _audit(conn, audit, now)
+            await write_audit(conn, audit, now)
         return True
 
     async def link_group(
@@ -560,7 +560,7 @@ class PeopleRepository:
             await conn.execute(
                 "UPDATE sites SET group_chat_id = ?, group_title = ? WHERE id = ?", (chat_id, title, site_id)
             )
-            await _audit(conn, audit, now)
+            await write_audit(conn, audit, now)
         return previous
 
     async def unlink_group(self, site_id: int, now: str, audit: AuditEntry) -> bool:
@@ -571,7 +571,7 @@ class PeopleRepository:
             )
             if cursor.rowcount == 0:
                 return False
-            await _audit(conn, audit, now)
+            await write_audit(conn, audit, now)
         return True
 
     async def move_group(self, old_chat_id: int, new_chat_id: int, now: str, audit: AuditEntry) -> bool:
@@ -586,7 +586,7 @@ class PeopleRepository:
             await conn.execute("UPDATE sites SET group_chat_id = ? WHERE id = ?", (new_chat_id, site.id))
             detail = dict(audit.detail) if isinstance(audit.detail, dict) else {}
             detail.update(site=site.name, group=site.group_title or str(old_chat_id))
-            await _audit(conn, AuditEntry(audit.actor_id, audit.action, f"site:{site.id}", detail), now)
+            await write_audit(conn, AuditEntry(audit.actor_id, audit.action, f"site:{site.id}", detail), now)
         return True
 
     # -- bulk import ----------------------------------------------------------------------------
@@ -621,7 +621,7 @@ class PeopleRepository:
                 if await _insert_grant(conn, user_id, role, site_id, region, actor_id, now):
                     added += 1
                     detail = {"role": role, "site": site_name, "region": region, "via": "import"}
-                    await _audit(conn, AuditEntry(actor_id, grant_action, f"user:{user_id}", detail), now)
+                    await write_audit(conn, AuditEntry(actor_id, grant_action, f"user:{user_id}", detail), now)
                 else:
                     unchanged += 1
             counts = ImportCounts(len(changes.new_sites), len(changes.site_regions), people_added, added, unchanged)
@@ -632,5 +632,5 @@ class PeopleRepository:
                 people_added=counts.people_added,
                 grants_added=counts.grants_added,
             )
-            await _audit(conn, AuditEntry(summary.actor_id, summary.action, summary.target, detail), now)
+            await write_audit(conn, AuditEntry(summary.actor_id, summary.action, summary.target, detail), now)
         return counts
