@@ -19,6 +19,9 @@ The format (one file per edition; UTF-8; ``#`` comments are free)::
         - {label: 不合格, min: 0}    #   the last band is also the grade a veto forces
       evidence_required: true       # 基本符合/不符合 answers need a note or a photo
       category_budget: 10           # deduction mode only; absent = sum of the category's points
+      na_reason_required: true      # 不适用 needs a note saying why (default false)
+      min_coverage: 60              # percent of clauses answered and applicable; below it the
+                                    #   inspection is marked incomplete for managers (default none)
     sections:
       - title: 内部管理              # 一、内部管理
         categories:

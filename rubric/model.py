@@ -106,6 +106,11 @@ class ScoringSettings:
     evidence_required: bool = True
     # Deduction mode: default budget of every category; None = the sum of its clauses' points.
     category_budget: float | None = None
+    # Whether 不适用 needs a note saying why (like a finding's evidence).
+    na_reason_required: bool = False
+    # Percent of the clauses that must be answered and applicable for a full inspection; below it the
+    # inspection is marked incomplete for managers (its score stands on too little). None: no minimum.
+    min_coverage: float | None = None
 
     def fraction(self, answer: Answer) -> float | None:
         """Share of a clause's points an answer earns; None = not applicable."""
@@ -394,6 +399,11 @@ def _scoring_to_dict(settings: ScoringSettings) -> dict[str, Any]:
     }
     if settings.category_budget is not None:
         scoring["category_budget"] = number_out(settings.category_budget)
+    # Written only when set, so a rubric that does not use them keeps its content hash.
+    if settings.na_reason_required:
+        scoring["na_reason_required"] = True
+    if settings.min_coverage is not None:
+        scoring["min_coverage"] = number_out(settings.min_coverage)
     return scoring
 
 

@@ -78,8 +78,12 @@ def grade_for(percent: float | None, bands: Iterable[GradeBand]) -> str | None:
 
 
 def needs_evidence(rubric: Rubric, clause: Clause, answer: Answer | str) -> bool:
-    """Whether this answer must come with a note or a photo: below full, and required."""
-    return Answer(answer).is_finding and rubric.evidence_required_for(clause)
+    """Whether this answer must come with a note or a photo: below full, and required; or 不适用 where
+    the rubric asks why."""
+    answer = Answer(answer)
+    if answer is Answer.NA:
+        return rubric.scoring.na_reason_required
+    return answer.is_finding and rubric.evidence_required_for(clause)
 
 
 def clause_score(settings: ScoringSettings, clause: Clause, answer: Answer | str) -> Score:
@@ -143,6 +147,23 @@ class ScoreReport:
     not_applicable: tuple[str, ...]
     # Findings that need evidence and have none; empty when no evidence information was given.
     missing_evidence: tuple[str, ...]
+    clause_count: int = 0
+    # The rubric's minimum share of clauses answered and applicable (percent); None: no minimum.
+    min_coverage: float | None = None
+
+    @property
+    def applicable_count(self) -> int:
+        return self.clause_count - len(self.unanswered) - len(self.not_applicable)
+
+    @property
+    def coverage(self) -> float | None:
+        """Percent of the rubric's clauses answered and applicable: what the score stands on."""
+        return 100.0 * self.applicable_count / self.clause_count if self.clause_count else None
+
+    @property
+    def incomplete(self) -> bool:
+        """Below the rubric's minimum coverage: too little checked for the score to stand for the site."""
+        return self.min_coverage is not None and (self.coverage or 0.0) < self.min_coverage
 
     @property
     def percent(self) -> float | None:
@@ -230,6 +251,8 @@ def score_inspection(
         unanswered=tuple(unanswered),
         not_applicable=tuple(not_applicable),
         missing_evidence=tuple(f.clause_id for f in findings if f.evidence_required and f.has_evidence is False),
+        clause_count=len(rubric.clauses),
+        min_coverage=settings.min_coverage,
     )
 
 

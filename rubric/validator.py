@@ -25,7 +25,15 @@ from rubric.model import (
 from rubric.numerals import to_chinese
 
 TOP_KEYS = ("id", "edition", "title", "scoring", "sections")
-SCORING_KEYS = ("mode", "answers", "grades", "evidence_required", "category_budget")
+SCORING_KEYS = (
+    "mode",
+    "answers",
+    "grades",
+    "evidence_required",
+    "category_budget",
+    "na_reason_required",
+    "min_coverage",
+)
 ANSWER_KEYS = ("ok", "partial", "fail", "na")
 GRADE_KEYS = ("label", "min")
 SECTION_KEYS = ("number", "title", "categories")
@@ -164,6 +172,14 @@ class _Checker:
             self.error("scoring.evidence_required", f"must be true or false, got {evidence!r}")
             evidence = defaults.evidence_required
         budget = self.positive_or_none(doc.get("category_budget"), "scoring.category_budget", "budget")
+        na_reason = doc.get("na_reason_required", defaults.na_reason_required)
+        if not isinstance(na_reason, bool):
+            self.error("scoring.na_reason_required", f"must be true or false, got {na_reason!r}")
+            na_reason = defaults.na_reason_required
+        coverage = self.positive_or_none(doc.get("min_coverage"), "scoring.min_coverage", "min_coverage")
+        if coverage is not None and coverage > 100:
+            self.error("scoring.min_coverage", f"min_coverage is a percent from 0 to 100, got {coverage!r}")
+            coverage = None
         return ScoringSettings(
             mode=ScoringMode(mode),
             partial_fraction=partial,
@@ -171,6 +187,8 @@ class _Checker:
             grades=grades,
             evidence_required=evidence,
             category_budget=budget,
+            na_reason_required=na_reason,
+            min_coverage=coverage,
         )
 
     def answers(self, value: Any, defaults: ScoringSettings) -> tuple[float, float]:
