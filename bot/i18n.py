@@ -113,9 +113,47 @@ def _environment(folder: Path) -> Environment:
 
 
 def _script_filter(text: str, lang: str) -> str:
-    """Rubric texts are stored in Simplified Chinese; Traditional readers get them converted."""
+    """Rubric texts are stored in Simplified Chinese: Traditional readers get them converted, English
+    readers get the labels (grades, sections, categories, codes) in English where a term is known."""
+    if lang == "en":
+        return english_label(text)
     if lang != "zh-hant":
         return text
     from rubric.script import to_traditional
 
     return to_traditional(text)
+
+
+_NUMERAL = "[一二三四五六七八九十]+"
+_SECTION_LABEL = re.compile(rf"({_NUMERAL})、(.+)")  # 一、内部管理
+_CATEGORY_LABEL = re.compile(rf"\(({_NUMERAL})\)(.+)")  # (一)制度建设
+_CODE = re.compile(rf"({_NUMERAL})(?:\(({_NUMERAL})\)(\d+)?)?")  # 二(一)4, 二(一), 二
+
+
+def english_label(text: str) -> str:
+    """A rubric label in English: known terms translated, Chinese numerals of codes as digits. Other
+    text (a clause's wording) is left as written."""
+    from rubric.numerals import from_chinese
+
+    terms = _english_terms()
+    if text in terms:
+        return terms[text]
+    if match := _SECTION_LABEL.fullmatch(text):
+        return f"{from_chinese(match[1])}. {terms.get(match[2], match[2])}"
+    if match := _CATEGORY_LABEL.fullmatch(text):
+        return f"({from_chinese(match[1])}) {terms.get(match[2], match[2])}"
+    if match := _CODE.fullmatch(text):
+        parts = [str(from_chinese(match[1]))]
+        if match[2]:
+            parts.append(f"({from_chinese(match[2])})")
+        if match[3]:
+            parts.append(match[3])
+        return "".join(parts)
+    return text
+
+
+@functools.cache
+def _english_terms() -> dict[str, str]:
+    import yaml
+
+    return yaml.safe_load((TEMPLATES_DIR / "en" / "rubric_terms.yaml").read_text(encoding="utf-8"))

@@ -27,10 +27,24 @@ class InspectionRow:
     submitted_at: str | None
     percent: float | None
     grade: str | None
+    card_message_id: int | None = None  # the live card: the one message whose buttons act
+    card_clause: str | None = None  # the clause that card shows
+    evidence_clause: str | None = None  # where more photos and notes go after evidence moved the walk
+    answered_count: int | None = None  # frozen at submit: answered by hand (the rest marked 不适用)
 
     @property
     def submitted(self) -> bool:
         return self.status == "submitted"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the rubric a submitted score stands on, frozen with it."""
+
+    answered: int  # answered by the inspector (not marked 不适用 wholesale at submit)
+    not_applicable: int  # 不适用, by hand or wholesale
+    clauses: int
+    incomplete: bool  # below the rubric's minimum coverage
 
 
 @dataclass(frozen=True)
@@ -70,10 +84,18 @@ def _inspection(row: Row) -> InspectionRow:
         submitted_at=row["submitted_at"],
         percent=row["percent"],
         grade=row["grade"],
+        card_message_id=row["card_message_id"],
+        card_clause=row["card_clause"],
+        evidence_clause=row["evidence_clause"],
+        answered_count=row["answered_count"],
     )
 
 
 _SELECT = "SELECT i.*, s.name AS site_name FROM inspections i JOIN sites s ON s.id = i.site_id"
+# The pointer to the inspection a person saw or tapped last, written with the change that moved it.
+_FOCUS = """INSERT INTO inspection_focus (user_id, inspection_id)
+            SELECT inspector_id, id FROM inspections WHERE id = ?
+            ON CONFLICT (user_id) DO UPDATE SET inspection_id = excluded.inspection_id"""
 _ANSWERS = "SELECT clause_id, answer, answered_at FROM answers WHERE inspection_id = ?"
 # Notes in the order written, and photo counts (text NULL) per clause: one query for both.
 _EVIDENCE = """SELECT clause_id, text, 0 AS photos, id FROM notes WHERE inspection_id = ?
@@ -147,17 +169,65 @@ class InspectionRepository:
         return [_inspection(row) for row in rows]
 
     async def active_draft(self, inspector_id: int) -> InspectionRow | None:
-        """The draft the person touched last: where a free text or photo goes."""
-        drafts = await self.drafts_of(inspector_id)
+        """The draft whose card the person saw or tapped last: where a free text or photo goes."""
+        row = await self._db.fetchone(
+            f"""{_SELECT} JOIN inspection_focus f ON f.inspection_id = i.id
+                WHERE f.user_id = ? AND i.status = 'draft'""",
+            (inspector_id,),
+        )
+        if row is not None:
+            return _inspection(row)
+        drafts = await self.drafts_of(inspector_id)  # no pointer yet (a draft from before it existed)
         return drafts[0] if drafts else None
 
     async def set_cursor(
-        self, inspection_id: int, clause_id: str | None, now: str, awaiting: str | None = None
+        self,
+        inspection_id: int,
+        clause_id: str | None,
+        now: str,
+        awaiting: str | None = None,
+        evidence_clause: str | None = None,
     ) -> None:
-        await self._db.execute(
-            "UPDATE inspections SET cursor = ?, awaiting = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
-            (clause_id, awaiting, now, inspection_id),
-        )
+        """Move the walk (any tap on the card ends a burst of evidence for an earlier clause)."""
+
+        def store(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                """UPDATE inspections SET cursor = ?, awaiting = ?, evidence_clause = ?, updated_at = ?
+                   WHERE id = ? AND status = 'draft'""",
+                (clause_id, awaiting, evidence_clause, now, inspection_id),
+            )
+            conn.execute(_FOCUS, (inspection_id,))
+
+        await self._db.transaction(store)
+
+    async def set_card(self, inspection_id: int, message_id: int, clause_id: str) -> None:
+        """The message now showing the walk's live card, and its clause."""
+
+        def store(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE inspections SET card_message_id = ?, card_clause = ? WHERE id = ?",
+                (message_id, clause_id, inspection_id),
+            )
+            conn.execute(_FOCUS, (inspection_id,))
+
+        await self._db.transaction(store)
+
+    async def switch_rubric(
+        self, inspection_id: int, rubric_hash: str, edition: int, first: str | None, now: str
+    ) -> bool:
+        """Another edition for a draft with no answers yet. False: it has answers (or is not a draft)."""
+
+        def store(conn: sqlite3.Connection) -> bool:
+            changed = conn.execute(
+                """UPDATE inspections SET rubric_hash = ?, edition = ?, cursor = ?, awaiting = NULL,
+                       evidence_clause = NULL, updated_at = ?
+                   WHERE id = ? AND status = 'draft'
+                     AND NOT EXISTS (SELECT 1 FROM answers WHERE inspection_id = ?)""",
+                (rubric_hash, edition, first, now, inspection_id, inspection_id),
+            )
+            return changed.rowcount > 0
+
+        return await self._db.transaction(store)
 
     async def touch(self, inspection_id: int, now: str) -> None:
         await self._db.execute("UPDATE inspections SET updated_at = ? WHERE id = ?", (now, inspection_id))
@@ -180,11 +250,13 @@ class InspectionRepository:
 
         def store(conn: sqlite3.Connection) -> bool:
             moved = conn.execute(
-                "UPDATE inspections SET cursor = ?, awaiting = ?, updated_at = ? WHERE id = ? AND status = 'draft'",
+                """UPDATE inspections SET cursor = ?, awaiting = ?, evidence_clause = NULL, updated_at = ?
+                   WHERE id = ? AND status = 'draft'""",
                 (next_cursor, awaiting, now, inspection_id),
             )
             if moved.rowcount == 0:
                 return False
+            conn.execute(_FOCUS, (inspection_id,))
             conn.execute(
                 """INSERT INTO answers (inspection_id, clause_id, category_id, answer, earned, possible, answered_at)
                    VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -285,6 +357,7 @@ class InspectionRepository:
         percent: float | None,
         grade: str,
         veto: bool,
+        coverage: Coverage,
         actor_id: int,
         now: str,
     ) -> bool:
@@ -292,9 +365,23 @@ class InspectionRepository:
         async with self._db.write() as conn:
             cursor = await conn.execute(
                 """UPDATE inspections SET status = 'submitted', submitted_at = ?, updated_at = ?, cursor = NULL,
-                   awaiting = NULL, earned = ?, possible = ?, percent = ?, grade = ?, veto = ?
+                   awaiting = NULL, evidence_clause = NULL, earned = ?, possible = ?, percent = ?, grade = ?,
+                   veto = ?, answered_count = ?, na_count = ?, clause_count = ?, incomplete = ?
                    WHERE id = ? AND status = 'draft'""",
-                (now, now, earned, possible, percent, grade, int(veto), inspection_id),
+                (
+                    now,
+                    now,
+                    earned,
+                    possible,
+                    percent,
+                    grade,
+                    int(veto),
+                    coverage.answered,
+                    coverage.not_applicable,
+                    coverage.clauses,
+                    int(coverage.incomplete),
+                    inspection_id,
+                ),
             )
             if cursor.rowcount == 0:
                 return False

@@ -17,6 +17,7 @@ class Refusal(StrEnum):
     UNANSWERED = "unanswered"
     NO_CLAUSE = "no_clause"
     NO_EDITION = "no_edition"
+    EDITION_FIXED = "edition_fixed"
     TOO_BIG = "too_big"
     NOT_AN_IMAGE = "not_an_image"
     TOO_LONG = "too_long"

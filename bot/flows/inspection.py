@@ -20,7 +20,7 @@ from rubric.model import Answer, Category, Clause, Rubric
 from rubric.registry import RubricRegistry
 from rubric.scoring import ScoreReport, clause_score, needs_evidence, score_inspection
 from storage.files import FileStore
-from storage.inspections import ClauseEvidence, InspectionRepository, InspectionRow
+from storage.inspections import ClauseEvidence, Coverage, InspectionRepository, InspectionRow
 from storage.people import AuditEntry
 from storage.sites import Site, SiteRepository
 
@@ -61,6 +61,8 @@ class ClauseCard:
     photos: int
     awaiting_evidence: bool
     can_skip_evidence: bool
+    live_message_id: int | None = None  # the message showing the walk's live card, as stored
+    live_clause: str | None = None  # the clause that message shows
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class Outline:
     answered: int
     total: int
     sections: tuple[SectionProgress, ...]  # those with clauses
+    other_editions: tuple[int, ...] = ()  # editions the draft could switch to
 
 
 @dataclass(frozen=True)
@@ -102,9 +105,13 @@ class AnswerOutcome:
 
 @dataclass(frozen=True)
 class EvidenceOutcome:
+    """What a photo or note did: ``card`` is the clause that got it, ``next`` the clause the walk is on
+    now (None when nothing is left to answer), ``moved`` whether this evidence moved the walk on."""
+
     card: ClauseCard
     added: bool
-    next: ClauseCard | None = None  # the walk moves on when this was the evidence it waited for
+    next: ClauseCard | None = None
+    moved: bool = False
     finished: bool = False
 
 
@@ -139,6 +146,7 @@ class Result:
     started_at: str
     submitted_at: str
     duration_minutes: int
+    answered: int  # by the inspector; the rest of the 不适用 were marked wholesale at submit
 
 
 @dataclass(frozen=True)
@@ -230,6 +238,7 @@ class InspectionFlow:
             len(answers),
             len(walk.rubric.clauses),
             tuple(sections),
+            tuple(e for e in self.editions() if e != walk.rubric.edition),
         )
 
     # -- walking --------------------------------------------------------------------------------
@@ -237,12 +246,39 @@ class InspectionFlow:
     async def load(self, caller: Caller, inspection_id: int, for_change: bool = False) -> Walk:
         return await self._walk(_checked(await self.repo.get(inspection_id), caller, for_change))
 
-    async def active(self, caller: Caller) -> Walk | None:
-        """The draft a free text or photo belongs to: the last one touched, unless paused."""
+    async def focused(self, caller: Caller) -> Walk | None:
+        """The draft whose card the person saw or tapped last (paused or not)."""
         row = await self.repo.active_draft(caller.user_id)
-        if row is None or row.awaiting == PAUSED or row.cursor is None:
+        return await self._walk(row) if row is not None else None
+
+    async def active(self, caller: Caller) -> Walk | None:
+        """The draft a free text or photo belongs to: the focused one, unless paused."""
+        walk = await self.focused(caller)
+        if walk is None or walk.row.awaiting == PAUSED or walk.row.cursor is None:
             return None
-        return await self._walk(row)
+        return walk
+
+    @staticmethod
+    def evidence_clause(walk: Walk) -> str | None:
+        """Where a photo or note goes: the clause that just got evidence (several photos of one defect)
+        until the next tap on the card, else the clause on the card."""
+        return walk.row.evidence_clause or walk.row.cursor
+
+    async def set_card(self, walk_id: int, message_id: int, clause_id: str) -> None:
+        await self.repo.set_card(walk_id, message_id, clause_id)
+
+    async def card_in(self, walk_id: int, clause_id: str) -> ClauseCard | None:
+        """A clause's card as the inspection stands (None: no such inspection or clause any more)."""
+        row = await self.repo.get(walk_id)
+        if row is None:
+            return None
+        walk = await self._walk(row)
+        if not walk.rubric.has_clause(clause_id):
+            return None
+        return await self.card(walk, clause_id)
+
+    async def draft_count(self, caller: Caller) -> int:
+        return len(await self.repo.drafts_of(caller.user_id))
 
     async def card(self, walk: Walk, clause_id: str) -> ClauseCard:
         return (await self._cards(walk, clause_id))[0]
@@ -289,6 +325,8 @@ class InspectionFlow:
             photos=found.photos if found else 0,
             awaiting_evidence=awaiting == AWAITING_EVIDENCE and cursor == clause_id,
             can_skip_evidence=self.settings.allow_skip_evidence,
+            live_message_id=walk.row.card_message_id,
+            live_clause=walk.row.card_clause,
         )
 
     async def answer(self, caller: Caller, inspection_id: int, clause_id: str, answer: Answer) -> AnswerOutcome:
@@ -375,11 +413,28 @@ class InspectionFlow:
         return await self.card(walk, target.id)
 
     async def goto(self, caller: Caller, inspection_id: int, clause_id: str) -> ClauseCard:
+        """Show a clause. Going to the clause the walk is on keeps its state, so the evidence it waits
+        for (📷 or 📝 on the card) still moves the walk on."""
         walk = await self.load(caller, inspection_id, for_change=True)
         if not walk.rubric.has_clause(clause_id):
             raise RefusedError(Refusal.NO_CLAUSE)
-        await self.repo.set_cursor(walk.id, clause_id, iso(self.clock.now()))
+        awaiting = walk.row.awaiting if walk.row.cursor == clause_id and walk.row.awaiting != PAUSED else None
+        await self.repo.set_cursor(walk.id, clause_id, iso(self.clock.now()), awaiting)
         return await self.card(walk, clause_id)
+
+    async def switch_edition(self, caller: Caller, inspection_id: int, edition: int) -> Walk:
+        """Another edition of the rubric for a draft not yet answered (offered from the outline)."""
+        walk = await self.load(caller, inspection_id, for_change=True)
+        if edition not in self.editions():
+            raise RefusedError(Refusal.NO_EDITION)
+        if edition == walk.rubric.edition:
+            return walk
+        rubric = self.rubrics.get(edition)
+        await self._remember(rubric)
+        first = rubric.clauses[0].id if rubric.clauses else None
+        if not await self.repo.switch_rubric(walk.id, rubric.content_hash, edition, first, iso(self.clock.now())):
+            raise RefusedError(Refusal.EDITION_FIXED)
+        return await self.load(caller, inspection_id)
 
     async def pause(self, caller: Caller, inspection_id: int) -> Draft:
         walk = await self.load(caller, inspection_id, for_change=True)
@@ -437,6 +492,7 @@ class InspectionFlow:
     async def submit(self, caller: Caller, inspection_id: int, mark_rest_na: bool = False) -> Result:
         walk = await self.load(caller, inspection_id, for_change=True)
         answers = await self.repo.answers(walk.id)
+        answered_by_hand = len(answers)
         missing = [c for c in walk.rubric.clauses if c.id not in answers]
         if missing and mark_rest_na:
             await self.repo.fill_unanswered(walk.id, [(c.id, c.category_id) for c in missing], iso(self.clock.now()))
@@ -444,6 +500,7 @@ class InspectionFlow:
             raise RefusedError(Refusal.UNANSWERED, count=len(missing))
         report, findings = await self._score(walk)
         now = iso(self.clock.now())
+        coverage = Coverage(answered_by_hand, len(report.not_applicable), report.clause_count, report.incomplete)
         submitted = await self.repo.submit(
             walk.id,
             report.overall.earned,
@@ -451,6 +508,7 @@ class InspectionFlow:
             report.percent,
             report.grade or walk.rubric.scoring.failing_grade,
             report.veto_triggered,
+            coverage,
             caller.user_id,
             now,
         )
@@ -505,11 +563,22 @@ class InspectionFlow:
         return walk
 
     async def _after_evidence(self, walk: Walk, clause_id: str, added: bool) -> EvidenceOutcome:
-        """``walk`` holds the row as it was before the evidence: was the walk waiting for it?"""
-        if walk.row.awaiting == AWAITING_EVIDENCE and walk.row.cursor == clause_id:
-            moved = await self._advance(walk, clause_id, skip=False)
-            return EvidenceOutcome(card=moved.record, added=added, next=moved.next, finished=moved.finished)
-        return EvidenceOutcome(card=await self.card(walk, clause_id), added=added)
+        """Evidence for the answered clause the walk is on completes it: the walk moves on, and more
+        evidence goes to the same clause until the next tap. ``walk`` holds the row as it was before."""
+        row = walk.row
+        answers = await self.repo.answers(walk.id)
+        if row.cursor == clause_id and clause_id in answers:
+            target = _first_unanswered(walk.rubric, {k: v.answer for k, v in answers.items()}, after=clause_id)
+            await self.repo.set_cursor(
+                walk.id, target.id if target else None, iso(self.clock.now()), evidence_clause=clause_id
+            )
+            if target is None:
+                return EvidenceOutcome(card=await self.card(walk, clause_id), added=added, moved=True, finished=True)
+            record, following = await self._cards(walk, clause_id, target.id)
+            return EvidenceOutcome(card=record, added=added, next=following, moved=True)
+        clause_ids = [clause_id] + ([row.cursor] if row.cursor else [])
+        cards = await self._cards(walk, *clause_ids)
+        return EvidenceOutcome(card=cards[0], added=added, next=cards[-1] if row.cursor else None)
 
     async def _score(self, walk: Walk) -> tuple[ScoreReport, tuple[FindingLine, ...]]:
         answers = {k: v.answer for k, v in (await self.repo.answers(walk.id)).items()}
@@ -549,6 +618,7 @@ class InspectionFlow:
             row.started_at,
             submitted,
             max(minutes, 0),
+            row.answered_count if row.answered_count is not None else report.clause_count - len(report.unanswered),
         )
 
     async def check_site(self, caller: Caller, site_id: int) -> None:

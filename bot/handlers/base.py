@@ -98,13 +98,21 @@ class Turn:
         if query is None or not isinstance(query.message, Message):
             await self.say(key, markup, **values)
             return
+        if not await self.edit_message(query.message.message_id, key, markup, **values):
+            await self.say(key, markup, **values)
+
+    async def edit_message(
+        self, message_id: int, key: str, markup: InlineKeyboardMarkup | None = None, **values: Any
+    ) -> bool:
+        """Edit one of the bot's messages in this chat. False: it can no longer be edited (deleted, too
+        old); an unchanged message counts as edited."""
         # What bot.edit_message_text does, less building PTB's Message from the edited message Telegram
         # sends back: nothing reads it, and that was a tenth of the bot's CPU per button tap
         # (bench/RESULTS.md). ExtBot._post still applies the Defaults (HTML, no link previews), the
         # rate limiter and PTB's error mapping.
         edit = {
-            "chat_id": query.message.chat.id,
-            "message_id": query.message.message_id,
+            "chat_id": self.chat_id,
+            "message_id": message_id,
             "text": self.text(key, **values),
             "reply_markup": markup,
             "parse_mode": DEFAULT_NONE,
@@ -115,10 +123,11 @@ class Turn:
         except BadRequest as exc:
             reason = str(exc).lower()
             if "not modified" in reason:
-                return
+                return True
             if "not found" not in reason and "can't be edited" not in reason:
                 raise
-            await self.say(key, markup, **values)
+            return False
+        return True
 
 
 @contextlib.asynccontextmanager

@@ -3,14 +3,16 @@
 Callback data (checked against the database on every tap, so old buttons keep working):
   i:<inspection>:<clause>:<act>   act = ok|partial|fail|na|photo|note|back|skip|toc|pause|next
   it:<inspection>:<category>      jump to a category        iu:<inspection>:<clause>  go to a clause
-  ir:<inspection>  review         is:<inspection>  submit   isn:<inspection>  submit, rest 不适用
-  ic:<inspection>  continue       sp:<page>  sites page     ss:<site>  site chosen
-  sg:<site>:<edition>  start on an edition
+  ir:<inspection>  review         is:<inspection>  submit   isn:<inspection>  ask: rest 不适用?
+  isc:<inspection>  submit, rest 不适用                      ie:<inspection>:<edition>  switch edition
+  ic:<inspection>  continue       sp:<page>  sites page     ss:<site>  site chosen (default edition)
+  sg:<site>:<edition>  start on an edition (buttons of older versions)
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup, Message
@@ -19,7 +21,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.flows.access import Role
 from bot.flows.duty_views import DutyClauseStatus
 from bot.flows.errors import RefusedError
-from bot.flows.inspection import AnswerOutcome, ClauseCard, Draft, EvidenceOutcome, Result
+from bot.flows.inspection import PAUSED, AnswerOutcome, ClauseCard, Draft, EvidenceOutcome, Result, Walk
 from bot.handlers.base import ID, PAGE, Turn, guarded, parse_id
 from bot.handlers.duties import evidence_button
 from bot.handlers.reports import report_button
@@ -38,53 +40,84 @@ ANSWER_ACTS = {a.value: a for a in Answer}
 
 
 def card_keyboard(turn: Turn, card: ClauseCard, duty: DutyClauseStatus | None = None) -> InlineKeyboardMarkup:
+    """The clause card's buttons. Telegram shows the last row nearest the thumb: the four answers go
+    there, the tools above them, so a slip lands on an answer (which can be changed) and not on ⏸."""
     base = f"i:{card.inspection_id}:{card.clause.id}:"
+
+    def button(key: str, act: str) -> Button:
+        return Button(turn.label(key), callback_data=base + act)
 
     def answer_button(answer: Answer) -> Button:
         mark = "✓ " if card.answer is answer else ""
         return Button(mark + turn.label(f"inspect.answer_{answer.value}"), callback_data=base + answer.value)
 
     rows = [
-        [answer_button(Answer.OK), answer_button(Answer.PARTIAL)],
-        [answer_button(Answer.FAIL), answer_button(Answer.NA)],
+        [button("inspect.btn_photo", "photo"), button("inspect.btn_note", "note"), button("inspect.btn_back", "back")],
+        [button("inspect.btn_skip", "skip"), button("inspect.btn_toc", "toc"), button("inspect.btn_pause", "pause")],
     ]
-    if card.awaiting_evidence and card.can_skip_evidence:
-        rows.append([Button(turn.label("inspect.btn_move_on"), callback_data=base + "next")])
-    rows.append(
-        [
-            Button(turn.label("inspect.btn_photo"), callback_data=base + "photo"),
-            Button(turn.label("inspect.btn_note"), callback_data=base + "note"),
-            Button(turn.label("inspect.btn_back"), callback_data=base + "back"),
-        ]
-    )
     evidence = evidence_button(turn, duty) if duty else None
     if evidence:
         rows.append([evidence])
-    rows.append(
-        [
-            Button(turn.label("inspect.btn_skip"), callback_data=base + "skip"),
-            Button(turn.label("inspect.btn_toc"), callback_data=base + "toc"),
-            Button(turn.label("inspect.btn_pause"), callback_data=base + "pause"),
-        ]
-    )
+    if card.awaiting_evidence and card.can_skip_evidence:
+        rows.append([button("inspect.btn_move_on", "next")])
+    rows.append([answer_button(Answer.OK), answer_button(Answer.PARTIAL)])
+    rows.append([answer_button(Answer.FAIL), answer_button(Answer.NA)])
     return InlineKeyboardMarkup(rows)
 
 
-async def send_card(turn: Turn, card: ClauseCard) -> Message:
-    duty = await duty_for(turn, card)
-    return await turn.say("inspect.card", markup=card_keyboard(turn, card, duty), card=card, duty=duty)
-
-
-async def edit_card(turn: Turn, card: ClauseCard, previous: ClauseCard | None = None) -> None:
-    """Show ``card`` on the message whose button was pressed; ``previous`` heads it as a one-line record."""
-    duty = await duty_for(turn, card)
-    markup = card_keyboard(turn, card, duty)
-    await turn.edit("inspect.card", markup=markup, card=card, duty=duty, previous=previous)
+def continue_keyboard(turn: Turn, inspection_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[Button(turn.label("inspect.btn_continue"), callback_data=f"ic:{inspection_id}")]])
 
 
 async def duty_for(turn: Turn, card: ClauseCard) -> DutyClauseStatus | None:
     """Whether the site's periodic duty behind this clause (e.g. 二(一)4's quarterly report) is done."""
     return await turn.services.duties.status_for_clause(card.site_id, card.clause.code)
+
+
+# -- the live card ------------------------------------------------------------------------------
+# One message per inspection carries the clause buttons: the live card. When it moves to a new
+# message (the walk went on after a photo, or ↩/☰ from elsewhere), the old one becomes its one-line
+# record, so yesterday's card cannot be mistaken for the one to tap.
+
+
+async def present(turn: Turn, card: ClauseCard, **header: Any) -> None:
+    """Show ``card``: in place when the press came from the live card, else as a new live card."""
+    query = turn.update.callback_query
+    pressed = query.message.message_id if query and isinstance(query.message, Message) else None
+    if pressed is not None and pressed == card.live_message_id:
+        duty = await duty_for(turn, card)
+        await turn.edit("inspect.card", card_keyboard(turn, card, duty), card=card, duty=duty, **header)
+    else:
+        await move_card(turn, card, **header)
+
+
+async def move_card(turn: Turn, card: ClauseCard, **header: Any) -> None:
+    """Send ``card`` as the new live card at the bottom of the chat; the old one becomes its record."""
+    duty = await duty_for(turn, card)
+    message = await turn.say("inspect.card", card_keyboard(turn, card, duty), card=card, duty=duty, **header)
+    await turn.services.inspections.set_card(card.inspection_id, message.message_id, card.clause.id)
+    if card.live_message_id not in (None, message.message_id):
+        await retire(turn, card.inspection_id, card.live_message_id, card.live_clause)
+
+
+async def edit_live_card(turn: Turn, card: ClauseCard, **header: Any) -> None:
+    """Update the live card where it is (more evidence for a clause); moved when it cannot be edited."""
+    if card.live_message_id is None:
+        await move_card(turn, card, **header)
+        return
+    duty = await duty_for(turn, card)
+    markup = card_keyboard(turn, card, duty)
+    if not await turn.edit_message(card.live_message_id, "inspect.card", markup, card=card, duty=duty, **header):
+        await move_card(turn, card, **header)
+
+
+async def retire(turn: Turn, inspection_id: int, message_id: int | None, clause_id: str | None) -> None:
+    """Turn a card message that is no longer live into the one-line record of its clause."""
+    if message_id is None or clause_id is None:
+        return
+    record = await turn.services.inspections.card_in(inspection_id, clause_id)
+    if record is not None:
+        await turn.edit_message(message_id, "inspect.record", None, card=record, skipped=False)
 
 
 async def show_review(turn: Turn, inspection_id: int) -> None:
@@ -112,27 +145,40 @@ async def show_outline(turn: Turn, inspection_id: int) -> None:
         for p in outline.categories
         if p.category.clauses
     ]
+    if outline.answered == 0:  # the edition is no question at the start; whoever needs another, finds it here
+        for edition in outline.other_editions:
+            label = turn.label("inspect.btn_switch_edition", edition=edition)
+            rows.append([Button(label, callback_data=f"ie:{inspection_id}:{edition}")])
     rows.append([Button(turn.label("inspect.btn_review"), callback_data=f"ir:{inspection_id}")])
     await turn.say("inspect.outline", markup=InlineKeyboardMarkup(rows), outline=outline)
 
 
-async def show_walk_move(turn: Turn, outcome: AnswerOutcome | EvidenceOutcome, inspection_id: int) -> None:
-    if outcome.next is not None:
-        await send_card(turn, outcome.next)
-    elif outcome.finished:
-        await show_review(turn, inspection_id)
-
-
 async def close_card_and_move(turn: Turn, outcome: AnswerOutcome, inspection_id: int) -> None:
-    """After an answer (or a skip) on a card: the same message becomes the next clause, headed by the
-    one-line record of the answer. The buttons stay where the thumb is, and one edit costs less than
-    an edit plus a new message. At the end the card keeps the record and the review follows."""
+    """After an answer (or a skip) on a card: the card becomes the next clause, headed by the one-line
+    record of the answer. At the end the card keeps the record and the review follows."""
     if outcome.next is not None:
-        await edit_card(turn, outcome.next, previous=outcome.record)
+        await present(turn, outcome.next, previous=outcome.record)
         return
     await turn.edit("inspect.record", card=outcome.record)
     if outcome.finished:
         await show_review(turn, inspection_id)
+
+
+async def show_after_evidence(turn: Turn, outcome: EvidenceOutcome, kind: str) -> None:
+    """The evidence confirmation lives on the card: the walk moved on (a new live card headed by it),
+    or the live card is updated where it is (more photos of the same clause cost no message)."""
+    flow = turn.services.inspections
+    header = {"evidence": outcome.card, "kind": kind, "added": outcome.added}
+    header["site_hint"] = await flow.draft_count(turn.caller) > 1
+    if outcome.next is None:
+        await retire(turn, outcome.card.inspection_id, outcome.card.live_message_id, outcome.card.live_clause)
+        await turn.say("inspect.evidence_saved", **header)
+        if outcome.finished:
+            await show_review(turn, outcome.card.inspection_id)
+    elif outcome.moved:
+        await move_card(turn, outcome.next, **header)
+    else:
+        await edit_live_card(turn, outcome.next, **header)
 
 
 def drafts_keyboard(turn: Turn, drafts: list[Draft]) -> InlineKeyboardMarkup:
@@ -207,30 +253,14 @@ async def on_sites_page(turn: Turn) -> None:
 
 @guarded(INSPECTORS)
 async def on_site(turn: Turn) -> None:
+    """A site was picked: start on the default edition (the outline offers the other ones)."""
     site_id = _int(_data(turn).split(":")[1])
-    flow = turn.services.inspections
-    editions = flow.editions()
-    if len(editions) > 1:
-        await flow.check_site(turn.caller, site_id)
-        await turn.answer()
-        default = turn.services.settings.default_edition
-        ordered = sorted(editions, key=lambda e: (e != default, e))
-        rows = [
-            [
-                Button(
-                    turn.label("inspect.edition_button", edition=e, default=e == default),
-                    callback_data=f"sg:{site_id}:{e}",
-                )
-            ]
-            for e in ordered
-        ]
-        await turn.say("inspect.pick_edition", markup=InlineKeyboardMarkup(rows))
-        return
-    await _start(turn, site_id, editions[0])
+    await _start(turn, site_id, turn.services.settings.default_edition)
 
 
 @guarded(INSPECTORS)
 async def on_start(turn: Turn) -> None:
+    """``sg:<site>:<edition>``: buttons of the edition question older versions asked; still honoured."""
     _, site, edition = _data(turn).split(":")
     await _start(turn, _int(site), _int(edition))
 
@@ -250,12 +280,22 @@ async def _continue(turn: Turn, inspection_id: int) -> None:
     if card is None:
         await show_review(turn, inspection_id)
     else:
-        await send_card(turn, card)
+        await present(turn, card)
 
 
 @guarded(INSPECTORS)
 async def on_continue(turn: Turn) -> None:
     await _continue(turn, _int(_data(turn).split(":")[1]))
+
+
+@guarded(INSPECTORS)
+async def on_switch_edition(turn: Turn) -> None:
+    """``ie:<inspection>:<edition>`` from the outline, before the first answer."""
+    _, raw_id, edition = _data(turn).split(":")
+    walk = await turn.services.inspections.switch_edition(turn.caller, _int(raw_id), _int(edition))
+    await turn.answer()
+    await show_outline(turn, walk.id)
+    await _continue(turn, walk.id)
 
 
 @guarded(INSPECTORS)
@@ -270,9 +310,9 @@ async def on_clause(turn: Turn) -> None:
             await turn.answer("inspect.already_recorded", card=outcome.record)
             return
         await turn.answer("inspect.saved_toast", card=outcome.record)
-        if outcome.needs_evidence:
-            await edit_card(turn, outcome.record)
-            await turn.say("inspect.need_evidence", card=outcome.record)
+        await _retire_if_old(turn, outcome.record)
+        if outcome.needs_evidence:  # the card itself says what it waits for: no extra message
+            await present(turn, outcome.record)
             return
         await close_card_and_move(turn, outcome, inspection_id)
     elif act == "next":
@@ -285,15 +325,18 @@ async def on_clause(turn: Turn) -> None:
     elif act == "skip":
         outcome = await flow.skip(caller, inspection_id, clause_id)
         await turn.answer()
+        await _retire_if_old(turn, outcome.record)
         await close_card_and_move(turn, outcome, inspection_id)
     elif act == "back":
         card = await flow.back(caller, inspection_id, clause_id)
         await turn.answer()
-        await send_card(turn, card)
+        await present(turn, card)
     elif act in ("photo", "note"):
+        # Where the next photo or note goes: this clause, without losing what it waits for.
         card = await flow.goto(caller, inspection_id, clause_id)
-        await turn.answer()
-        await turn.say(f"inspect.send_{act}", card=card)
+        await turn.answer(f"inspect.send_{act}", card=card)
+        if card.live_message_id != _pressed(turn):
+            await present(turn, card)
     elif act == "toc":
         await flow.load(caller, inspection_id, for_change=True)
         await turn.answer()
@@ -301,9 +344,23 @@ async def on_clause(turn: Turn) -> None:
     elif act == "pause":
         draft = await flow.pause(caller, inspection_id)
         await turn.answer()
-        await turn.edit("inspect.paused", draft=draft)
+        # The paused card keeps one button: a slip on ⏸ is undone with one tap, not by typing /resume.
+        await turn.edit("inspect.paused", continue_keyboard(turn, inspection_id), draft=draft)
     else:
         await turn.answer("common.stale_button", alert=True)
+
+
+async def _retire_if_old(turn: Turn, record: ClauseCard) -> None:
+    """A tap on a card that is not the live one (an old message that still had buttons): that message
+    becomes the record of its clause, and the walk goes on on a live card at the bottom."""
+    pressed = _pressed(turn)
+    if pressed is not None and pressed != record.live_message_id:
+        await turn.edit("inspect.record", card=record)
+
+
+def _pressed(turn: Turn) -> int | None:
+    query = turn.update.callback_query
+    return query.message.message_id if query and isinstance(query.message, Message) else None
 
 
 @guarded(INSPECTORS)
@@ -314,7 +371,7 @@ async def on_jump(turn: Turn) -> None:
     move = flow.jump if kind == "it" else flow.goto
     card = await move(turn.caller, _int(raw_id), target)
     await turn.answer()
-    await send_card(turn, card)
+    await present(turn, card)
 
 
 @guarded(INSPECTORS)
@@ -326,9 +383,22 @@ async def on_review(turn: Turn) -> None:
 
 
 @guarded(INSPECTORS)
+async def on_submit_rest_na(turn: Turn) -> None:
+    """``isn:<inspection>``: marking the rest 不适用 is asked once more, with what it means for the score."""
+    inspection_id = _int(_data(turn).split(":")[1])
+    review = await turn.services.inspections.review(turn.caller, inspection_id)
+    await turn.answer()
+    rows = [[Button(turn.label("inspect.btn_confirm_rest_na"), callback_data=f"isc:{inspection_id}")]]
+    if review.unanswered:
+        first = review.unanswered[0]
+        rows.append([Button(turn.label("inspect.btn_answer_rest"), callback_data=f"iu:{inspection_id}:{first.id}")])
+    await turn.edit("inspect.confirm_rest_na", InlineKeyboardMarkup(rows), review=review)
+
+
+@guarded(INSPECTORS)
 async def on_submit(turn: Turn) -> None:
     action, raw_id = _data(turn).split(":")
-    result = await turn.services.inspections.submit(turn.caller, _int(raw_id), mark_rest_na=action == "isn")
+    result = await turn.services.inspections.submit(turn.caller, _int(raw_id), mark_rest_na=action == "isc")
     await turn.answer()
     await turn.edit("inspect.submitted_line", site=result.site_name)
     await turn.say(
@@ -389,15 +459,30 @@ async def text_for_inspection(turn: Turn, text: str) -> bool:
         else:
             await _send_site_page(turn, sites, 0, query=text.strip())
         return True
-    if not turn.caller.may(INSPECTORS):
-        return False
-    walk = await svc.inspections.active(turn.caller)
-    if walk is None or walk.row.cursor is None:
-        return False
-    outcome = await svc.inspections.add_note(turn.caller, walk.id, walk.row.cursor, text)
-    await turn.say("inspect.note_saved", card=outcome.card)
-    await show_walk_move(turn, outcome, walk.id)
+    if pending is not None:
+        return False  # another feature asked this person a question: the text is its answer
+    walk, claimed = await _walk_for_evidence(turn)
+    if walk is None:
+        return claimed
+    clause_id = svc.inspections.evidence_clause(walk)
+    assert clause_id is not None  # _walk_for_evidence returns only walks with a clause to attach to
+    outcome = await svc.inspections.add_note(turn.caller, walk.id, clause_id, text)
+    await show_after_evidence(turn, outcome, "note")
     return True
+
+
+async def _walk_for_evidence(turn: Turn) -> tuple[Walk | None, bool]:
+    """(the walk a photo or note is for, whether the message was claimed). A paused walk answers
+    itself: nothing was saved, and one tap continues."""
+    if not turn.caller.may(INSPECTORS):
+        return None, False
+    walk = await turn.services.inspections.focused(turn.caller)
+    if walk is None or (walk.row.cursor is None and walk.row.evidence_clause is None):
+        return None, False
+    if walk.row.awaiting == PAUSED:
+        await turn.say("inspect.paused_hint", continue_keyboard(turn, walk.id), site=walk.row.site_name)
+        return None, True
+    return walk, True
 
 
 async def media_for_inspection(turn: Turn) -> bool:
@@ -405,21 +490,18 @@ async def media_for_inspection(turn: Turn) -> bool:
     message = turn.update.effective_message
     if message is None or not turn.caller.may(INSPECTORS):
         return False
-    svc = turn.services
-    walk = await svc.inspections.active(turn.caller)
-    if walk is None or walk.row.cursor is None:
-        return False
     if message.photo:
         media, mime, is_photo = message.photo[-1], "image/jpeg", True
     elif message.document:
         media, mime, is_photo = message.document, message.document.mime_type, False
     else:
         return False
-    albums = turn.context.application.bot_data.setdefault("album_targets", {})
-    clause_id = walk.row.cursor
-    if message.media_group_id:
-        # Every picture of an album goes to the clause the first one went to.
-        clause_id = albums.setdefault(message.media_group_id, clause_id)
+    walk, claimed = await _walk_for_evidence(turn)
+    if walk is None:
+        return claimed
+    svc = turn.services
+    clause_id = svc.inspections.evidence_clause(walk)
+    assert clause_id is not None
     try:
         svc.inspections.check_file(media.file_size, mime, is_photo)
     except RefusedError as refusal:
@@ -430,32 +512,10 @@ async def media_for_inspection(turn: Turn) -> bool:
     outcome = await svc.inspections.add_photo(
         turn.caller, walk.id, clause_id, media.file_id, media.file_unique_id, data, mime, message.caption
     )
-    if message.media_group_id:
-        _confirm_album_later(turn, message.media_group_id, outcome)
-    else:
-        await turn.say("inspect.photo_saved", card=outcome.card, added=outcome.added, count=1)
-    await show_walk_move(turn, outcome, walk.id)
+    # An album arrives as one update per picture, handled in order: the first moves the walk on and
+    # the others join the same clause (evidence_clause), each updating the live card in place.
+    await show_after_evidence(turn, outcome, "photo")
     return True
-
-
-def _confirm_album_later(turn: Turn, group_id: str, outcome: EvidenceOutcome) -> None:
-    """One confirmation per album, a moment after its last picture, instead of one per picture."""
-    app = turn.context.application
-    counts = app.bot_data.setdefault("album_counts", {})
-    counts[group_id] = counts.get(group_id, 0) + (1 if outcome.added else 0)
-    job_queue = turn.context.job_queue
-    assert job_queue is not None
-    for job in job_queue.get_jobs_by_name(f"album:{group_id}"):
-        job.schedule_removal()
-    chat_id, lang, card = turn.chat_id, turn.caller.lang, outcome.card
-
-    async def confirm(context) -> None:
-        count = app.bot_data["album_counts"].pop(group_id, 0)
-        app.bot_data["album_targets"].pop(group_id, None)
-        text = turn.services.texts.render(lang, "inspect.photo_saved", card=card, added=count > 0, count=count)
-        await context.bot.send_message(chat_id, text)
-
-    job_queue.run_once(confirm, when=1.0, name=f"album:{group_id}")
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -478,7 +538,9 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_clause, pattern=rf"^i:{ID}:[0-9.\-]{{1,12}}:[a-z]+$"))
     app.add_handler(CallbackQueryHandler(on_jump, pattern=rf"^i[tu]:{ID}:[0-9.]{{1,12}}$"))
     app.add_handler(CallbackQueryHandler(on_review, pattern=rf"^ir:{ID}$"))
-    app.add_handler(CallbackQueryHandler(on_submit, pattern=rf"^isn?:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_submit, pattern=rf"^isc?:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_submit_rest_na, pattern=rf"^isn:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_switch_edition, pattern=rf"^ie:{ID}:{ID}$"))
     app.add_handler(CallbackQueryHandler(on_continue, pattern=rf"^ic:{ID}$"))
     app.add_handler(CallbackQueryHandler(on_sites_page, pattern=rf"^sp:{PAGE}$"))
     app.add_handler(CallbackQueryHandler(on_site, pattern=rf"^ss:{ID}$"))

@@ -45,7 +45,7 @@ async def on_media(turn: Turn) -> None:
     for claimer in router_of(turn.context.application).media:
         if await claimer(turn):
             return
-    await turn.say("common.no_context_media")
+    await turn.say("common.no_context_media", roles=sorted(turn.caller.roles))
 
 
 def register(app: Application) -> None:

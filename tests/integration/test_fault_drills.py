@@ -11,10 +11,12 @@ from pathlib import Path
 from bot.clock import SystemClock, iso
 from bot.flows.duty_engine import WORKERS
 from config.duties import SHIPPED_RULES
+from rubric.model import Answer
 from rubric.registry import RubricRegistry
 from storage.migrate import migrate
 from tests.harness.botapi import FakeBotAPI
 from tests.harness.media import make_png
+from tests.integration.test_inspection_walk import answer_data
 from tests.integration.test_process import REPO, bot_env, start_bot, stop_bot
 
 INSPECTOR = 8101
@@ -51,13 +53,12 @@ async def test_sigkill_mid_inspection_loses_no_acknowledged_answer(botapi: FakeB
     try:
         await person.send_command("inspect")
         await person.press("阳光花园", (await person.wait_text("请选择", timeout=20)).message_id)
-        await person.press("第 2 版", (await person.wait_text("版本")).message_id)
         card = await person.wait_text("总 1/65")
         for n in range(10):
-            await person.press_data(card.reply_markup["inline_keyboard"][0][0]["callback_data"], card.message_id)
+            await person.press_data(answer_data(card, Answer.OK), card.message_id)
             card = await person.wait_text(f"总 {n + 2}/65")
         # Fire three more taps and kill the process while they are in flight.
-        data = card.reply_markup["inline_keyboard"][1][0]["callback_data"]  # 不符合 on clause 11
+        data = answer_data(card, Answer.FAIL)  # 不符合 on clause 11
         await person.press_data(data, card.message_id)
         await asyncio.sleep(0.05)
         process.send_signal(signal.SIGKILL)
@@ -250,5 +251,5 @@ async def test_a_read_only_files_directory_is_reported_and_recovers(bot, tmp_pat
 
         await asyncio.to_thread(subprocess.run, ["umount", str(files)], check=False)
     await person.send_photo(make_png(seed=1))
-    await person.wait_text("保存 1 张照片")
+    await person.wait_text("保存照片（共 1 张）")
     assert await bot.services.db.fetchval("SELECT COUNT(*) FROM photos") == 1

@@ -21,14 +21,23 @@ async def inspector(bot: BotUnderTest, *sites: str) -> tuple[Person, list[int]]:
     return bot.api.person(INSPECTOR, "王督导"), ids
 
 
-async def start_walk(person: Person, site: str, edition_label: str = "第 2 版") -> None:
+async def start_walk(person: Person, site: str) -> None:
+    """/inspect and a site: the walk starts on the default edition, no question asked."""
     await person.send_command("inspect")
     await person.wait_text("请选择要督导的项目")
     await person.press(site)
-    await person.wait_text("请选择评分细则版本")
-    await person.press(edition_label)
     await person.wait_text("点类别可跳转")
     await person.wait_text("总 1/65")
+
+
+def answer_data(card, answer: Answer) -> str:
+    """The callback data of an answer button on a card (wherever the row sits)."""
+    return next(
+        b["callback_data"]
+        for row in card.reply_markup["inline_keyboard"]
+        for b in row
+        if b.get("callback_data", "").endswith(":" + answer.value)
+    )
 
 
 def current_card(person: Person):
@@ -62,20 +71,21 @@ async def test_full_inspection_with_photos_notes_album_and_the_engines_score(bot
         card = current_card(person)
         assert f"总 {n + 1}/65" in card.text
         answer = pattern[n % len(pattern)]
-        clause_id = card.buttons and card.reply_markup["inline_keyboard"][0][0]["callback_data"].split(":")[2]
+        clause_id = answer_data(card, answer).split(":")[2]
         if n == 2:
             await person.send_text("现场检查记录：前台整洁")
             await person.wait_text("已为")
         await person.press(LABELS[answer], card.message_id)
         given[clause_id] = answer
         if answer in (Answer.PARTIAL, Answer.FAIL):
-            await person.wait_text("请发送照片")
+            # The card itself says it waits for evidence: no extra message.
+            await person.wait_until(lambda messages: "需要证据" in current_card(person).text, 5)
             if n == 5:
                 await person.send_album([make_png(seed=n), make_png(seed=100 + n), make_png(seed=200 + n)], "三处破损")
-                await person.wait_text("保存 3 张照片", timeout=8)
+                await person.wait_until(lambda messages: "（共 3 张）" in current_card(person).text, 8)
             elif n % 2:
                 await person.send_photo(make_png(seed=n), caption="破损照片")
-                await person.wait_text("保存 1 张照片")
+                await person.wait_text("保存照片（共 1 张）")
             else:
                 await person.send_text("缺少台帐")
                 await person.wait_text("保存备注")
@@ -146,7 +156,7 @@ async def test_double_tap_and_stale_button_after_submit(bot: BotUnderTest):
     await person.press(LABELS[Answer.OK], first.message_id)
     await person.wait_text("总 2/65")
     # The same tap again (the old card's button data): nothing changes, no extra card is sent.
-    query = await person.press_data(first.reply_markup["inline_keyboard"][0][0]["callback_data"], first.message_id)
+    query = await person.press_data(answer_data(first, Answer.OK), first.message_id)
     assert "已记录为 符合" in (await person.wait_callback_answer(query)).text
     await bot.api.idle()
     assert sum("总 2/65" in m.text for m in person.messages) == 1
@@ -156,7 +166,11 @@ async def test_double_tap_and_stale_button_after_submit(bot: BotUnderTest):
     await person.press("📋 复核并提交")
     await person.wait_text("未答 64 条")
     await person.press("➖ 未答条款记为不适用并提交")
-    await person.wait_text("督导已提交")
+    confirm = await person.wait_text("确认把它们记为“不适用”并提交吗")
+    assert "64 条未答" in confirm.text and "1 条适用条款" in confirm.text
+    await person.press("✅ 确认：未答记为不适用并提交")
+    result = await person.wait_text("总分")
+    assert "适用 1 · 不适用 64（其中 64 条未答，提交时记为不适用） / 共 65 条" in result.text
     query = await person.press_data(f"i:{inspection_id}:1.1.2:fail", first.message_id)
     assert "已提交，不能再修改" in (await person.wait_callback_answer(query)).text
     assert (await answers_in_db(bot, inspection_id))["1.1.2"] == "na"
@@ -167,9 +181,9 @@ async def test_evidence_is_enforced_and_partial_submit_refused(bot: BotUnderTest
     await start_walk(person, "阳光花园")
     card = person.last_message
     await person.press(LABELS[Answer.FAIL], card.message_id)
-    prompt = await person.wait_text("作为证据")
-    assert "不附证据" in prompt.text
-    assert "需要证据" in bot.api.message(INSPECTOR, card.message_id).text
+    # The card says what it waits for, and offers to go on without evidence: no extra message.
+    prompt = await person.wait_text("需要证据")
+    assert prompt.message_id == card.message_id and "➡ 不附证据，继续下一条" in prompt.buttons
     # The walk waits on this clause: moving on without evidence is an explicit choice.
     await person.press("➡ 不附证据，继续下一条")
     await person.wait_text("总 2/65")
@@ -215,7 +229,7 @@ async def test_bad_inputs_during_a_walk(bot: BotUnderTest):
     assert "文件太大" in (await person.wait_reply()).text
     png = make_png(seed=7)
     await person.send_photo(png)
-    await person.wait_text("保存 1 张照片")
+    await person.wait_text("保存照片（共 1 张）")
     await person.send_photo(png)
     assert "没有重复保存" in (await person.wait_reply()).text
     await person.send_document(make_png(seed=8), "site.png", "image/png")
@@ -232,8 +246,6 @@ async def test_clause_cards_in_other_languages(bot: BotUnderTest, code: str, mar
     person = bot.api.person(INSPECTOR, "Wang", language_code=code)
     await person.send_command("inspect")
     await person.press("阳光花园", (await person.wait_reply()).message_id)
-    await person.wait_reply()
-    await person.press("2")
     card = await person.wait_text(marker)
     if code == "zh-TW":
         assert "制度建設" in card.text and "內部管理" in card.text
@@ -245,9 +257,11 @@ async def test_pause_keeps_the_draft_and_text_is_not_a_note_while_paused(bot: Bo
     person, _ = await inspector(bot, "阳光花园")
     await start_walk(person, "阳光花园")
     await person.press("⏸ 暂停")
-    assert "已暂停" in (await person.wait_text("草稿已保存")).text
+    paused = await person.wait_text("草稿已保存")
+    assert "已暂停" in paused.text and paused.buttons == ["▶ 继续"]
     await person.send_text("这不是备注")
-    assert "没有进行中的操作" in (await person.wait_reply()).text
+    hint = await person.wait_reply()
+    assert "已暂停，这条消息没有保存" in hint.text and hint.buttons == ["▶ 继续"]
     notes = await bot.services.db.fetchval("SELECT COUNT(*) FROM notes")
     assert notes == 0
 
@@ -269,6 +283,7 @@ async def test_a_manager_reopens_a_submitted_inspection_and_it_is_recorded(bot: 
     await person.press("☰ 目录")
     await person.press("📋 复核并提交", (await person.wait_text("点类别可跳转")).message_id)
     await person.press("➖ 未答条款记为不适用并提交", (await person.wait_text("未答 65 条")).message_id)
+    await person.press("✅ 确认：未答记为不适用并提交", (await person.wait_text("确认把它们")).message_id)
     await person.wait_text("总分")
     await manager.wait_text("提交了")  # the submit notice
     await other.send_command("reopen", str(inspection_id))
