@@ -1,10 +1,12 @@
-"""Reminder fan-out: 3,000 sends under Telegram's limits (target: at least 90% of the limit).
+"""Reminder fan-out: 3,000 sends under Telegram's limits (target: at least 80% of the broadcast share).
 
 The Bot API stand-in enforces 30 messages/s overall and 1/s per chat, answering 429 with
-retry_after beyond that. The bot (in this process, with a moved clock) reaches the first working
-day of a quarter, when the quarterly complaint-report reminder goes to every site's staff. The
-achieved rate is sends over the time from the first to the last delivered message; then every
-staff chat is checked for exactly one reminder: none lost, none duplicated.
+retry_after beyond that. The bot runs its shipped limits: broadcasts get ``broadcast_percent`` (80%)
+of ``max_messages_per_second`` (30/s), the rest is kept for people's own taps. The bot (in this
+process, with a moved clock) reaches the first working day of a quarter, when the quarterly
+complaint-report reminder goes to every site's staff. The achieved rate is sends over the time
+from the first to the last delivered message; then every staff chat is checked for exactly one
+reminder: none lost, none duplicated.
 """
 
 from __future__ import annotations
@@ -71,21 +73,22 @@ async def fanout(sends: int) -> int:
     duplicated = sum(1 for n in counts.values() if n > 1)
     lost = len(staff) - delivered
     rate = report.sent / elapsed
+    share = Settings().max_messages_per_second * Settings().broadcast_percent / 100
     rows = [
-        ("sends", "seconds", "msg/s", "share of 30/s", "429s received", "lost", "duplicated"),
+        ("sends", "seconds", "msg/s", f"of the broadcast share ({share:g}/s)", "429s received", "lost", "duplicated"),
         (
             report.sent,
             f"{elapsed:.1f}",
             f"{rate:.1f}",
-            f"{100 * rate / LIMIT:.0f}%",
+            f"{100 * rate / share:.0f}%",
             api.rate_limit_hits,
             lost,
             duplicated,
         ),
     ]
     print(table(rows))
-    print(f"target ≥ 90% of the limit, none lost or duplicated — {machine()}")
-    return 0 if lost == 0 and duplicated == 0 else 1
+    print(f"target ≥ 80% of the broadcast share, none lost or duplicated — {machine()}")
+    return 0 if lost == 0 and duplicated == 0 and rate >= 0.8 * share else 1
 
 
 async def seed(app, sites: int, clock: ManualClock) -> list[int]:

@@ -14,12 +14,13 @@ from urllib.parse import urlsplit
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.clock import Clock, SystemClock
 from bot.handlers import register_handlers
 from bot.handlers.menus import set_default_menus
 from bot.i18n import Texts
+from bot.rate_limits import TrafficRateLimiter
 from bot.scheduler import start_scheduler
 from bot.services import SERVICES_KEY, Services
 from bot.transport import AiohttpRequest
@@ -78,8 +79,8 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        # Retries 429 answers after retry_after; keeps overall and per-group send rates in bounds.
-        .rate_limiter(AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=3))
+        # Taps and replies at once, broadcasts paced to their share, groups at 20/min; 429s retried.
+        .rate_limiter(TrafficRateLimiter(settings.max_messages_per_second, settings.broadcast_percent / 100))
         .concurrent_updates(PerUserUpdateProcessor(timings=timings))
         .post_init(post_init)
         .post_shutdown(post_shutdown)

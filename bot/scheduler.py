@@ -18,6 +18,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.flows.duty_engine import TickReport
 from bot.handlers.duties import make_sender
+from bot.rate_limits import broadcasting
 from bot.services import app_services
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,10 @@ def schedule_tick(app: Application) -> None:
 
 
 async def tick_now(app: Application) -> TickReport:
-    """One tick, awaited (tests move the clock and call this)."""
+    """One tick, awaited (tests move the clock and call this). Its sends are broadcast traffic."""
     svc = app_services(app)
-    return await svc.duties.engine.tick(make_sender(app.bot, svc.texts), keep_going=lambda: app.running)
+    with broadcasting():
+        return await svc.duties.engine.tick(make_sender(app.bot, svc.texts), keep_going=lambda: app.running)
 
 
 async def _tick_job(context: CallbackContext) -> None:

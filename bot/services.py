@@ -21,6 +21,7 @@ from bot.flows.people_sites import SitesFlow
 from bot.flows.report_digest import DigestFlow
 from bot.flows.reports import ReportFlow
 from bot.i18n import Texts, language_from_telegram
+from bot.rate_limits import broadcasting
 from config.settings import Settings
 from rubric.registry import RubricRegistry
 from storage.db import Database
@@ -103,9 +104,11 @@ class Services:
         return person.language or language_from_telegram(person.tg_language, self.settings.default_language)
 
     async def send_safely(self, bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> bool:
-        """A notice that must not fail the action that caused it. A 403 marks the person unreachable."""
+        """A notice that must not fail the action that caused it. A 403 marks the person unreachable.
+        Notices are broadcast traffic: the tap that caused one is answered before it, never after."""
         try:
-            await bot.send_message(chat_id, text, reply_markup=markup)
+            with broadcasting():
+                await bot.send_message(chat_id, text, reply_markup=markup)
         except Forbidden:
             await self.users.mark_unreachable(chat_id, iso(self.clock.now()))
             return False
@@ -120,7 +123,8 @@ class Services:
         if site is None or site.group_chat_id is None:
             return False
         try:
-            await bot.send_message(site.group_chat_id, text)
+            with broadcasting():
+                await bot.send_message(site.group_chat_id, text)
         except TelegramError as exc:
             log.warning("could not send a notice to the group of site %s: %s", site_id, exc)
             return False

@@ -77,6 +77,9 @@ class Settings:
     polling_timeout: int = 30
     # Telegram's overall send limit; raise it only for a self-hosted Bot API server or paid broadcasts.
     max_messages_per_second: int = 30
+    # Share of that budget broadcasts (reminders, notices, digests) may use; the rest stays free for
+    # people's own taps and replies, which never wait behind a broadcast.
+    broadcast_percent: int = 80
     default_edition: int = 2
     rubric_dirs: tuple[Path, ...] = ()
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
@@ -252,6 +255,7 @@ _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
         "max_messages_per_second",
         _int_between(1, 100000),
     ),
+    ("bot", "broadcast_percent", "BOT_BROADCAST_PERCENT", "broadcast_percent", _int_between(10, 100)),
     ("rubric", "default_edition", "BOT_DEFAULT_EDITION", "default_edition", _int_between(1, 999)),
     ("rubric", "extra_dirs", None, "rubric_dirs", _paths),
     ("webhook", "enabled", "BOT_WEBHOOK_ENABLED", "webhook.enabled", _bool),
