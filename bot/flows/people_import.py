@@ -19,17 +19,28 @@ column           headers accepted                       meaning
 
 Other columns (notes, phone numbers...) are ignored. Each sheet of a workbook is read; sheets
 without any of these headers (an instructions sheet) are skipped.
+
+Files come from people: reading is bounded. A workbook is read straight from its XML with a streaming
+parser (see :class:`_Workbook`), never more than :data:`MAX_UNPACKED_BYTES` unpacked or
+:data:`MAX_XML_ELEMENTS` elements; at most :data:`MAX_ROWS` rows, :data:`MAX_COLUMNS` columns and
+:data:`MAX_CELL_CHARS` characters a cell. A file over a limit, or damaged, is refused with a reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
+import lzma
+import posixpath
+import pyexpat
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+import zipfile
+import zlib
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role
@@ -41,6 +52,20 @@ from storage.people import ImportChanges, ImportCounts, PeopleRepository, SiteRo
 MAX_ROWS = 5000
 MAX_FILE_BYTES = 5 * 1024 * 1024
 IMPORT_SUFFIXES = (".xlsx", ".csv")
+MAX_COLUMNS = 50  # a value further right is refused; empty (formatted) cells there are ignored
+MAX_CELL_CHARS = 1000
+# An .xlsx is a zip: 5 MB of it can unpack to gigabytes (a "zip bomb"), checked before parsing.
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+# XML elements parsed in all (rows, cells, texts, empty ones included). Each costs 2-4 µs: this bounds the
+# time (a few seconds on a small server) and the shared-text table kept in memory (two elements a text).
+# The largest file allowed, 5,000 rows of 50 texts, has 750,000 (three a cell, as openpyxl writes them).
+MAX_XML_ELEMENTS = 1_000_000
+EXCEL_COLUMNS = 16_384  # Excel's own limit: a row with more cells is no real spreadsheet
+FORMULA_STARTS = ("=", "@")  # what spreadsheets read as a formula; never the start of a real name
+# Control characters: invisible, and a workbook cannot even store most of them. Tab and line breaks
+# are whitespace, trimmed or folded into a space like any other.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+SHORT_VALUE = 20  # characters of a bad value quoted in the reply
 
 
 def _norm(text: str) -> str:
@@ -92,69 +117,101 @@ class UnreadableFileError(ValueError):
     """Not a spreadsheet we can read; the message says why (for the log)."""
 
 
+class FileLimitError(Exception):
+    """The file is over one of the reading limits: refused as a whole, ``problem`` says which."""
+
+    def __init__(self, problem: str, value: str, row: int = 0, sheet: str | None = None) -> None:
+        super().__init__(problem)
+        self.problem, self.value, self.row, self.sheet = problem, value, row, sheet
+
+
+# What reading a damaged or foreign zip/XML can raise (the limits are not among them).
+_DAMAGED = (
+    pyexpat.ExpatError,
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    KeyError,  # a part the workbook names is missing
+    ValueError,  # a number that is not one
+    IndexError,  # a shared text that does not exist
+    RuntimeError,  # an encrypted member
+    OSError,
+)
+
+
 # -- reading --------------------------------------------------------------------------------------
 
 
 def read_rows(file_name: str, data: bytes) -> tuple[list[SourceRow], list[RowError]]:
-    """Rows with at least one value, keyed by column; errors for a file without usable headers."""
+    """Rows with at least one value, keyed by column; errors for a file without usable headers or over
+    a limit. Raises :class:`UnreadableFileError` for a damaged file or one that is no spreadsheet."""
     suffix = file_name.lower().rsplit(".", 1)[-1] if "." in file_name else ""
-    tables = list(_xlsx_tables(data)) if suffix == "xlsx" else [(None, _csv_table(data))]
-    named = len([t for t in tables if any(any(cell for cell in row) for row in t[1])]) > 1
-    rows: list[SourceRow] = []
-    recognised = False
-    for sheet, table in tables:
-        if not table:
-            continue
-        columns = {index: HEADERS.get(_norm(cell)) for index, cell in enumerate(table[0])}
-        if not any(columns.values()):
-            continue
-        recognised = True
-        for number, cells in enumerate(table[1:], start=2):
-            values = {
-                column: cells[index].strip()
-                for index, column in columns.items()
-                if column and index < len(cells) and cells[index].strip()
-            }
-            if values:
-                rows.append(SourceRow(sheet if named else None, number, values))
+    several_sheets = False
+    try:
+        if suffix == "xlsx":
+            workbook = _Workbook(data)
+            several_sheets = len(workbook.sheets) > 1
+            rows, recognised, with_data = _collect(workbook.tables())
+        else:
+            rows, recognised, with_data = _collect(iter([(None, _csv_rows(data))]))
+    except FileLimitError as limit:
+        return [], [RowError(limit.sheet if several_sheets else None, limit.row, limit.problem, limit.value)]
+    except UnreadableFileError:
+        raise
+    except _DAMAGED as exc:
+        raise UnreadableFileError(f"damaged {suffix or 'csv'} file: {exc!r}") from exc
     if not recognised:
         return [], [RowError(None, 1, "no_columns")]
     if not rows:
         return [], [RowError(None, 0, "empty")]
-    if len(rows) > MAX_ROWS:
-        return [], [RowError(None, 0, "too_many_rows", str(MAX_ROWS))]
+    if with_data < 2:  # one sheet (or a CSV): row numbers alone say where
+        rows = [replace(row, sheet=None) for row in rows]
     return rows, []
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+# (row number as the spreadsheet shows it, cells) of the rows with a value
+Table = Generator[tuple[int, list[str]], None, None]
 
 
-def _xlsx_tables(data: bytes) -> Iterator[tuple[str, list[list[str]]]]:
-    from openpyxl import load_workbook  # imported here: only admins importing need it
+def _collect(tables: Iterator[tuple[str | None, Table]]) -> tuple[list[SourceRow], bool, int]:
+    """(rows with values in known columns, whether any sheet had known headers, sheets with data).
 
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
-        raise UnreadableFileError(f"not an xlsx workbook: {exc}") from exc
-    try:
-        for sheet in workbook.worksheets:
-            table = []
-            for index, row in enumerate(sheet.iter_rows(values_only=True)):
-                if index > MAX_ROWS + 1:
-                    table.append(["x"])  # enough to report "too many rows"
-                    break
-                table.append([_cell(value) for value in row])
-            yield sheet.title, table
-    finally:
-        workbook.close()
+    The header is a sheet's first non-empty row; a sheet without known headers is left right there."""
+    rows: list[SourceRow] = []
+    recognised, with_data = False, 0
+    for sheet, table in tables:
+        with contextlib.closing(table):  # a generator: closing it closes its XML stream
+            columns: dict[int, str | None] | None = None
+            for number, cells in table:
+                if columns is None:
+                    with_data += 1
+                    columns = {index: HEADERS.get(_norm(cell)) for index, cell in enumerate(cells)}
+                    if not any(columns.values()):
+                        break
+                    recognised = True
+                    continue
+                values = {
+                    column: cells[index].strip()
+                    for index, column in columns.items()
+                    if column and index < len(cells) and cells[index].strip()
+                }
+                if values:
+                    rows.append(SourceRow(sheet, number, values))
+                    if len(rows) > MAX_ROWS:  # counted over all sheets: stop reading right away
+                        raise FileLimitError("too_many_rows", str(MAX_ROWS))
+    return rows, recognised, with_data
 
 
-def _csv_table(data: bytes) -> list[list[str]]:
+def _check_cell(value: str, column: int, row: int, sheet: str | None) -> None:
+    """``column`` counts from 1."""
+    if len(value) > MAX_CELL_CHARS:
+        raise FileLimitError("cell_too_long", str(MAX_CELL_CHARS), row, sheet)
+    if column > MAX_COLUMNS and value.strip():
+        raise FileLimitError("too_many_columns", str(MAX_COLUMNS), row, sheet)
+
+
+def _csv_rows(data: bytes) -> Table:
     for encoding in ("utf-8-sig", "gb18030"):  # Excel on Chinese Windows saves CSV as GBK
         try:
             text = data.decode(encoding)
@@ -167,7 +224,272 @@ def _csv_table(data: bytes) -> list[list[str]]:
         raise UnreadableFileError("binary data in a CSV file")
     first_line = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=first_line.count) if first_line else ","
-    return [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    number = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # The csv module refuses fields over 128 KB (a process-wide setting, left alone): far over our limit.
+            if "field larger than field limit" in str(exc):
+                raise FileLimitError("cell_too_long", str(MAX_CELL_CHARS), number + 1) from exc
+            raise UnreadableFileError(f"bad CSV: {exc}") from exc
+        number += 1
+        if len(cells) > EXCEL_COLUMNS:  # no spreadsheet wrote this; checking each cell would only take time
+            raise FileLimitError("too_many_columns", str(MAX_COLUMNS), number)
+        for column, cell in enumerate(cells, start=1):
+            _check_cell(cell, column, number, None)
+        if any(cell.strip() for cell in cells):
+            yield number, cells[:MAX_COLUMNS]
+
+
+class _Workbook:
+    """The cell texts of an .xlsx file, read from its XML parts in bounded memory and time.
+
+    Not openpyxl: even in read-only mode it builds each ``<row>`` whole before ``max_col`` applies (one
+    row of 3 million cells: 1.4 GB), and loads every shared string and style before the first row (a
+    45 MB string table: a minute and 300 MB). Here expat calls back for each tag and no element
+    objects are built, only the first :data:`MAX_COLUMNS` columns are kept, and parsing stops at the
+    limits. Values are what the file stores: a formula's last result, never the formula.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.archive = zipfile.ZipFile(io.BytesIO(data))
+        # The sizes the archive declares are enforced while unpacking (zipfile stops there and the
+        # CRC check fails), so their sum bounds what can come out.
+        if sum(item.file_size for item in self.archive.infolist()) > MAX_UNPACKED_BYTES:
+            raise _too_big()
+        self.budget = MAX_XML_ELEMENTS
+        book = self._read(_Relationships("")).first("officeDocument") or "xl/workbook.xml"
+        if book not in self.archive.NameToInfo:
+            raise UnreadableFileError("a zip file, but no workbook in it")
+        parts = self._read(_Relationships(book))
+        sheets = self._read(_SheetList(book))
+        self.sheets = [(name, path) for name, rid in sheets.sheets if (path := parts.worksheet(rid, self.archive))]
+        strings = parts.first("sharedStrings")
+        self.strings = self._read(_SharedStrings(strings)).strings if strings else []
+
+    def tables(self) -> Iterator[tuple[str | None, Table]]:
+        for name, path in self.sheets:
+            yield name, self._rows(name, path)
+
+    def _rows(self, sheet: str, path: str) -> Table:
+        part = _Sheet(path, sheet, self.strings)
+        for _ in self._parse(part):
+            while part.ready:  # the rows completed by the last chunk: the caller may stop after any
+                yield part.ready.pop(0)
+
+    def _read(self, part: _P) -> _P:
+        for _ in self._parse(part):
+            pass
+        return part
+
+    def _parse(self, part: _Part) -> Iterator[None]:
+        """Feeds the part to its handlers 64 KB at a time, pausing after each chunk."""
+        if part.path is None or part.path not in self.archive.NameToInfo:
+            return
+        parser = pyexpat.ParserCreate(namespace_separator="}")
+        parser.buffer_text = True
+
+        def start(name: str, attributes: dict[str, str]) -> None:
+            self.budget -= 1
+            if self.budget < 0:
+                raise _too_big()
+            part.start(name.rpartition("}")[2], attributes)
+
+        parser.StartDoctypeDeclHandler = _no_doctype
+        parser.StartElementHandler = start
+        parser.EndElementHandler = lambda name: part.end(name.rpartition("}")[2])
+        parser.CharacterDataHandler = part.text
+        with self.archive.open(part.path) as stream:
+            while chunk := stream.read(64 * 1024):
+                parser.Parse(chunk, False)
+                yield
+            parser.Parse(b"", True)
+            yield
+
+
+def _no_doctype(*_: object) -> None:
+    # A workbook's XML never has one; a DOCTYPE can only bring entities (a "billion laughs" expansion).
+    raise UnreadableFileError("a DOCTYPE in a workbook part")
+
+
+def _too_big() -> FileLimitError:
+    return FileLimitError("too_big_unpacked", str(MAX_UNPACKED_BYTES // (1024 * 1024)))
+
+
+class _Part:
+    """expat's callbacks for one XML part of a workbook (tags without their namespace)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+
+    def start(self, tag: str, attributes: dict[str, str]) -> None:
+        pass
+
+    def end(self, tag: str) -> None:
+        pass
+
+    def text(self, data: str) -> None:
+        pass
+
+
+_P = TypeVar("_P", bound=_Part)
+
+
+class _Relationships(_Part):
+    """The ``.rels`` part of ``owner`` ("" for the package): what each relationship id points to."""
+
+    def __init__(self, owner: str) -> None:
+        self.folder, _, name = owner.rpartition("/")
+        super().__init__(posixpath.join(self.folder, "_rels", f"{name}.rels"))
+        self.found: dict[str, tuple[str, str]] = {}  # id -> (kind, e.g. "worksheet"; archive path)
+
+    def start(self, tag: str, attributes: dict[str, str]) -> None:
+        if tag == "Relationship" and attributes.get("TargetMode") != "External":
+            target = attributes.get("Target", "")
+            path = target.lstrip("/") if target.startswith("/") else posixpath.join(self.folder, target)
+            kind = attributes.get("Type", "").rpartition("/")[2]
+            self.found[attributes.get("Id", "")] = (kind, posixpath.normpath(path))
+
+    def first(self, kind: str) -> str | None:
+        return next((path for found, path in self.found.values() if found == kind), None)
+
+    def worksheet(self, rid: str, archive: zipfile.ZipFile) -> str | None:
+        kind, path = self.found.get(rid, ("", ""))
+        return path if kind == "worksheet" and path in archive.NameToInfo else None  # chart sheets have no cells
+
+
+class _SheetList(_Part):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.sheets: list[tuple[str, str]] = []  # (name, relationship id), in the workbook's order
+
+    def start(self, tag: str, attributes: dict[str, str]) -> None:
+        if tag == "sheet":
+            rid = next((value for key, value in attributes.items() if key.endswith("}id")), "")
+            self.sheets.append((attributes.get("name", ""), rid))
+
+
+class _SharedStrings(_Part):
+    """The workbook's table of texts; None stands for one over :data:`MAX_CELL_CHARS` (refused if used)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.strings: list[str | None] = []
+        self.pieces: list[str] = []
+        self.length = 0
+        self.phonetic = 0  # inside <rPh>: a reading guide (furigana), not part of the text
+        self.in_text = False
+
+    def start(self, tag: str, attributes: dict[str, str]) -> None:
+        if tag == "t":
+            self.in_text = not self.phonetic
+        elif tag == "rPh":
+            self.phonetic += 1
+
+    def end(self, tag: str) -> None:
+        if tag == "t":
+            self.in_text = False
+        elif tag == "rPh":
+            self.phonetic -= 1
+        elif tag == "si":
+            self.strings.append("".join(self.pieces) if self.length <= MAX_CELL_CHARS else None)
+            self.pieces, self.length = [], 0
+
+    def text(self, data: str) -> None:
+        if self.in_text:
+            self.length += len(data)
+            if self.length <= MAX_CELL_CHARS:
+                self.pieces.append(data)
+
+
+class _Sheet(_Part):
+    """A worksheet's rows with a value, as (row number, cells of the first MAX_COLUMNS columns)."""
+
+    def __init__(self, path: str, name: str, strings: list[str | None]) -> None:
+        super().__init__(path)
+        self.name, self.strings = name, strings
+        self.ready: list[tuple[int, list[str]]] = []
+        self.row = self.column = self.count = self.phonetic = 0
+        self.cells: dict[int, str] = {}
+        self.kind, self.pieces, self.length = "n", [""], 0
+        self.in_cell = self.in_text = False
+
+    def start(self, tag: str, attributes: dict[str, str]) -> None:
+        if tag == "c":
+            self.count += 1
+            if self.count > EXCEL_COLUMNS:
+                raise FileLimitError("too_many_columns", str(MAX_COLUMNS), self.row, self.name)
+            self.column = _column(attributes.get("r")) or self.column + 1
+            self.kind, self.pieces, self.length = attributes.get("t", "n"), [], 0
+            self.in_cell = True
+        elif tag in ("v", "t"):
+            self.in_text = self.in_cell and not self.phonetic  # <f>, the formula, is left out
+        elif tag == "row":
+            self.row = int(attributes.get("r") or self.row + 1)  # ValueError: a damaged file
+            self.cells, self.column, self.count = {}, 0, 0
+        elif tag == "rPh":
+            self.phonetic += 1
+
+    def end(self, tag: str) -> None:
+        if tag in ("v", "t"):
+            self.in_text = False
+        elif tag == "c":
+            self.in_cell = False
+            value = self._value()
+            _check_cell(value, self.column, self.row, self.name)
+            if value and self.column <= MAX_COLUMNS:
+                self.cells[self.column] = value
+        elif tag == "row" and any(value.strip() for value in self.cells.values()):
+            self.ready.append((self.row, [self.cells.get(i, "") for i in range(1, max(self.cells) + 1)]))
+        elif tag == "rPh":
+            self.phonetic -= 1
+
+    def text(self, data: str) -> None:
+        if self.in_text:
+            self.length += len(data)
+            if self.length > MAX_CELL_CHARS:  # refused now: never hold more of it
+                raise FileLimitError("cell_too_long", str(MAX_CELL_CHARS), self.row, self.name)
+            self.pieces.append(data)
+
+    def _value(self) -> str:
+        raw, kind = "".join(self.pieces), self.kind
+        if kind == "s" and raw:
+            index = int(raw)  # ValueError, IndexError: a damaged file
+            if index < 0:
+                raise IndexError(f"shared string {raw!r}")
+            text = self.strings[index]
+            if text is None:
+                raise FileLimitError("cell_too_long", str(MAX_CELL_CHARS), self.row, self.name)
+            return text
+        if kind == "b":
+            return "True" if raw == "1" else "False"
+        if kind == "n" and raw:
+            return _number(raw)
+        return raw  # "inlineStr", "str" (a formula's text), "e" (#N/A...), "d" (an ISO date)
+
+
+def _column(reference: str | None) -> int | None:
+    """1 for "A1", 27 for "AA3"; None without a reference."""
+    letters = (reference or "").rstrip("0123456789")
+    if not letters:
+        return None
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _number(raw: str) -> str:
+    """A number cell as people typed it: 42, not 42.0 (ids are numbers in a spreadsheet)."""
+    try:
+        return str(int(raw))
+    except ValueError:
+        value = float(raw)  # ValueError: not a number, a damaged file
+        return str(int(value)) if value.is_integer() else str(value)
 
 
 # -- checking -------------------------------------------------------------------------------------
@@ -190,7 +512,7 @@ def plan_import(rows: list[SourceRow], sites: dict[str, SiteRow], known_people: 
             continue
         problem = _text_problem(name, NAME_MAX, "site_name") or _text_problem(region, REGION_MAX, "region")
         if problem:
-            errors.append(RowError(row.sheet, row.number, problem, name))
+            errors.append(RowError(row.sheet, row.number, *problem))
             continue
         name = " ".join(name.split())
         region = " ".join(region.split()) if region else None
@@ -235,13 +557,28 @@ def plan_import(rows: list[SourceRow], sites: dict[str, SiteRow], known_people: 
     return plan
 
 
-def _text_problem(text: str | None, limit: int, what: str) -> str | None:
+def _text_problem(text: str | None, limit: int, what: str) -> tuple[str, str] | None:
+    """(problem, value for the reply) of a site or region name, or None when it is fine."""
     if text is None:
         return None
+    problem = _unsafe_text(text)
+    if problem:
+        return problem
     if len(" ".join(text.split())) > limit:
-        return f"{what}_too_long"
+        return f"{what}_too_long", text
     if text.startswith("/") or "\n" in text:
-        return f"{what}_invalid"
+        return f"{what}_invalid", text
+    return None
+
+
+def _unsafe_text(text: str) -> tuple[str, str] | None:
+    """A name that a spreadsheet would run as a formula (``=HYPERLINK(...)``, ``@SUM(...)``), or with
+    invisible control characters. ``+`` and ``-`` are let through: "+86 广场" or "-" are plausible text,
+    and the bot only ever writes names as text (Telegram messages, text cells in /export)."""
+    if CONTROL_CHARS.search(text):
+        return "control_chars", ""  # not quoted back: the characters are invisible anyway
+    if text.startswith(FORMULA_STARTS):
+        return "formula", text if len(text) <= SHORT_VALUE else text[:SHORT_VALUE] + "…"
     return None
 
 
@@ -260,6 +597,9 @@ def _person_row(
     if known_people.get(user_id) is False:
         return ("deactivated", str(user_id)), None
     name = values.get("name", "")
+    unsafe = _unsafe_text(name)
+    if unsafe:
+        return unsafe, None
     if len(name) > NAME_MAX:
         return ("name_too_long", name[:20] + "…"), None
     raw_role = values.get("role")

@@ -3,6 +3,11 @@
 Built with openpyxl's write-only mode from streamed SQL rows (storage.reports.ExportReader), in a
 worker thread, so even "all" history never sits in memory at once. Header texts come from the
 templates (``reports.xlsx_*``): Chinese headers, a frozen header row and set column widths.
+
+Every string goes out as a text cell (``t="inlineStr"``), never a formula: site names, regions, names
+and notes are typed by people, and openpyxl would store ``=HYPERLINK(...)`` in a note as a live formula.
+The text itself is kept as typed (no leading apostrophe): a text cell is never evaluated by Excel,
+LibreOffice or WPS, so quoting would only corrupt the data for whoever processes the workbook.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -84,8 +90,21 @@ def _sheet(book: Workbook, key: str, headers: dict[str, list[str]], rows: Iterab
         if count == MAX_ROWS:
             part += 1
             sheet, count = _new_sheet(book, key, f"{title} ({part})", columns), 0
-        sheet.append(list(row))
+        sheet.append([_text_cell(sheet, value) if isinstance(value, str) else value for value in row])
         count += 1
+
+
+def _text_cell(sheet: Any, value: str) -> Any:
+    """``value`` as a text cell. Plain strings stay plain (cheap) unless openpyxl would infer another type."""
+    # Control characters (other than tab and line breaks) cannot be stored in a workbook: openpyxl refuses
+    # them and the whole export would fail. Excel's line break is LF, and an XML reader turns a CR into one.
+    if not value.isprintable():  # fast for the millions of plain names and codes of a large export
+        value = ILLEGAL_CHARACTERS_RE.sub("", value).replace("\r\n", "\n").replace("\r", "\n")
+    if not value.startswith(("=", "#")):  # "=..." would become a formula, "#N/A" an error value
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
 
 
 def _new_sheet(book: Workbook, key: str, title: str, columns: list[str]) -> Any:

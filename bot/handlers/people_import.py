@@ -11,6 +11,7 @@ from telegram.ext import Application, CommandHandler
 from bot.flows.access import Role
 from bot.flows.people_import import MAX_FILE_BYTES, ImportFlow
 from bot.handlers.base import Turn, guarded
+from bot.handlers.downloads import fetch_limited
 from bot.handlers.people_common import IMPORT_FILE
 from bot.handlers.router import router_of
 
@@ -38,11 +39,11 @@ async def document_for_import(turn: Turn) -> bool:
     if not ImportFlow.accepts(file_name):
         await turn.say("people.import_wrong_type")
         return True
-    if document.file_size and document.file_size > MAX_FILE_BYTES:
+    # The size a message declares is optional: what counts is what arrives (the download stops past the limit).
+    data = await fetch_limited(document, MAX_FILE_BYTES)
+    if data is None:
         await turn.say("people.import_too_big", limit_mb=MAX_FILE_BYTES // (1024 * 1024))
         return True
-    telegram_file = await document.get_file()
-    data = bytes(await telegram_file.download_as_bytearray())
     report = await svc.imports.run(turn.caller, file_name, data)
     if report.counts is not None:
         await svc.pending.clear(turn.caller.user_id)

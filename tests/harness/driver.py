@@ -361,8 +361,10 @@ class Person(ChatView):
         *,
         chat: ChatView | int | None = None,
         file_size: int | None = None,
+        omit_size: bool = False,
     ) -> dict[str, Any]:
-        """Send a file. `file_size` may claim a size other than len(data) (e.g. > 20 MB)."""
+        """Send a file. `file_size` may claim a size other than len(data) (e.g. > 20 MB); `omit_size`
+        leaves it out of the message, as Telegram may (getFile still reports the stored size)."""
         stored = self.api.add_file(
             _read(data), "document", mime_type=mime_type, file_name=file_name, file_size=file_size
         )
@@ -373,6 +375,8 @@ class Person(ChatView):
             "mime_type": mime_type,
             "file_size": stored.file_size,
         }
+        if omit_size:
+            del document["file_size"]
         content: dict[str, Any] = {"document": document}
         if caption:
             content["caption"] = caption
