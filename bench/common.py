@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.harness.botapi import FakeBotAPI
+from tests.harness.models import BotMessage
 
 REPO = Path(__file__).parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -44,6 +45,16 @@ class BotProcess:
 
     def db(self) -> sqlite3.Connection:
         return sqlite3.connect(self.data_dir / "bot.sqlite3")
+
+
+def ok_button(card: BotMessage) -> str:
+    """The callback data of the 符合 button on a clause card (the answers are its bottom rows)."""
+    return next(
+        b["callback_data"]
+        for row in card.reply_markup["inline_keyboard"]
+        for b in row
+        if b["callback_data"].endswith(":ok")
+    )
 
 
 @asynccontextmanager
@@ -102,7 +113,13 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    """The machine, and its load averages at the end of the run: a busy machine (other processes on
+    the same cores) explains a slow figure that the bot did not cause."""
+    load = ", ".join(f"{n:.2f}" for n in os.getloadavg())
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}; "
+        f"load average (1, 5, 15 min) {load}"
+    )
 
 
 def table(rows: Sequence[Sequence[object]]) -> str:

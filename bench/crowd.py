@@ -1,11 +1,13 @@
-"""200 inspectors completing full 65-clause inspections at once, with photos (target: p99 < 50 ms).
+"""200 inspectors completing full 65-clause inspections at once, with photos (target: p99 < 100 ms
+from the press to the edited card, end to end).
 
-The bot runs as a process; the inspectors are tasks in this process talking to the Bot API
-stand-in. Bot-side handling time is measured by the bot's update processor: from the moment an
-update's turn comes to the end of its handler, less the time spent waiting for Bot API answers
-(the stand-in shares this machine's two cores with the bot; its latency is printed separately). Telegram's
-own send limit is lifted for this run (BOT_MAX_MESSAGES_PER_SECOND) so the numbers are the bot's,
-not the limiter's. At the end every answer and photo is checked in the database.
+The bot runs as a process with its shipped configuration (rate limits included); the inspectors
+are tasks in this process talking to the Bot API stand-in. A tap's latency is measured where the
+person is: from queueing the press at the stand-in to the edited card arriving back, so it includes
+the polling hop, the bot's queueing and handling, and the Bot API calls. The bot-side handling time
+(from an update's turn to the end of its handler, less Bot API waits) is printed beside it. At the
+end every answer and photo is checked in the database; the exit status is non-zero when the target
+is missed or anything is lost.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ import random
 import sqlite3
 import time
 
-from bench.common import bot_process, machine, percentile, table, wait_ready
+from bench.common import bot_process, machine, ok_button, percentile, table, wait_ready
 from bench.update_cost import PHOTO_EVERY, seed
 from tests.harness.botapi import FakeBotAPI
 from tests.harness.driver import Person
 from tests.harness.media import make_png
 
 
-async def inspect_fully(person: Person, clauses: int, think: float) -> tuple[int, int]:
+async def inspect_fully(person: Person, clauses: int, think: float, taps: list[float]) -> tuple[int, int]:
     """One inspector's whole walk; returns (updates sent, photos sent).
 
     ``think`` is the mean pause between taps (reading a clause, looking around): people on site do
@@ -40,58 +42,60 @@ async def inspect_fully(person: Person, clauses: int, think: float) -> tuple[int
     await person.send_command("inspect")
     picker = await person.wait_text("请选择要督导的项目", timeout=120)
     await person.press("阳光花园", picker.message_id)
-    editions = await person.wait_text("版本", timeout=120)
-    await person.press("第 2 版", editions.message_id)
     card = await person.wait_text("总 1/65", timeout=120)
-    updates, photos = 3, 0
+    updates, photos = 2, 0
     for n in range(clauses):
         await pause()
-        await person.press_data(card.reply_markup["inline_keyboard"][0][0]["callback_data"], card.message_id)
+        pressed = time.perf_counter()
+        await person.press_data(ok_button(card), card.message_id)
         updates += 1
         card = await person.wait_text(f"总 {n + 2}/65" if n < 64 else "复核", timeout=120)
+        taps.append(time.perf_counter() - pressed)
         if n % PHOTO_EVERY == 0 and n < 64:
             await pause()
             await person.send_photo(make_png(seed=person.user_id * 100 + n))
             updates += 1
             photos += 1
-            await person.wait_text("张照片", timeout=120)
+            await person.wait_text("保存照片", timeout=120)
     return updates, photos
 
 
 async def crowd(inspectors: int, clauses: int, think: float) -> int:
     people = range(20001, 20001 + inspectors)
     async with FakeBotAPI() as api:
-        async with bot_process(api, env={"BOT_MAX_MESSAGES_PER_SECOND": "100000"}) as bot:
+        async with bot_process(api) as bot:
             seed(bot.data_dir, people)
             await wait_ready(api)
             started = time.perf_counter()
-            results = await asyncio.gather(*(inspect_fully(api.person(p, "督导员"), clauses, think) for p in people))
+            taps: list[float] = []
+            walks = (inspect_fully(api.person(p, "督导员"), clauses, think, taps) for p in people)
+            results = await asyncio.gather(*walks)
             elapsed = time.perf_counter() - started
             with sqlite3.connect(bot.data_dir / "bot.sqlite3") as conn:
                 answers = conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
                 stored_photos = conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
-        timings, handling = bot.bot_side, bot.handling
+        timings = bot.bot_side
     updates = sum(u for u, _ in results)
     photos = sum(p for _, p in results)
     rows = [
-        ("inspectors", "updates", "updates/s", "p50 ms", "p95 ms", "p99 ms", "p99 incl. Bot API", "answers", "photos"),
+        ("inspectors", "updates", "updates/s", "tap p50 ms", "p95 ms", "p99 ms", "bot-side p99", "answers", "photos"),
         (
             inspectors,
             updates,
             f"{updates / elapsed:.0f}",
-            f"{1000 * percentile(timings, 0.50):.1f}",
-            f"{1000 * percentile(timings, 0.95):.1f}",
+            f"{1000 * percentile(taps, 0.50):.1f}",
+            f"{1000 * percentile(taps, 0.95):.1f}",
+            f"{1000 * percentile(taps, 0.99):.1f}",
             f"{1000 * percentile(timings, 0.99):.1f}",
-            f"{1000 * percentile(handling, 0.99):.1f}",
             f"{answers}/{inspectors * clauses}",
             f"{stored_photos}/{photos}",
         ),
     ]
     print(table(rows))
     ok = answers == inspectors * clauses and stored_photos == photos
-    p99 = 1000 * percentile(timings, 0.99)
-    print(f"p99 {p99:.1f} ms (target < 50 ms); nothing lost: {'yes' if ok else 'NO'} — {machine()}")
-    return 0 if ok else 1
+    p99 = 1000 * percentile(taps, 0.99)
+    print(f"tap p99 {p99:.1f} ms end to end (target < 100 ms); nothing lost: {'yes' if ok else 'NO'} — {machine()}")
+    return 0 if ok and p99 < 100 else 1
 
 
 def main(argv: list[str]) -> int:

@@ -15,7 +15,7 @@ import sqlite3
 import statistics
 from dataclasses import dataclass
 
-from bench.common import BotProcess, bot_process, machine, percentile, table, wait_ready
+from bench.common import BotProcess, bot_process, machine, ok_button, percentile, table, wait_ready
 from bot.clock import SystemClock, iso
 from tests.harness.botapi import FakeBotAPI
 from tests.harness.driver import Person
@@ -69,21 +69,20 @@ async def walk_with_the_bot(person: Person, clauses: int) -> list[Step]:
     await person.wait_text("督导助手")
     await person.send_command("inspect")
     await person.wait_text("请选择要督导的项目")
-    for label, wait in (("阳光花园", "版本"), ("第 2 版", "总 1/65")):
-        markup = person.last_message.reply_markup["inline_keyboard"]
-        data = next(b["callback_data"] for row in markup for b in row if label in b["text"])
-        await person.press(label)
-        steps.append(Step("press", data))
-        card = await person.wait_text(wait)
+    markup = person.last_message.reply_markup["inline_keyboard"]
+    data = next(b["callback_data"] for row in markup for b in row if "阳光花园" in b["text"])
+    await person.press("阳光花园")
+    steps.append(Step("press", data))
+    card = await person.wait_text("总 1/65")
     for n in range(clauses):
-        data = card.reply_markup["inline_keyboard"][0][0]["callback_data"]
+        data = ok_button(card)
         await person.press_data(data, card.message_id)
         steps.append(Step("press", data))
         card = await person.wait_text(f"总 {n + 2}/65" if n < 64 else "复核")
         if n % PHOTO_EVERY == 0 and n < 64:
             await person.send_photo(make_png(seed=person.user_id * 100 + n))
             steps.append(Step("photo", str(n)))
-            await person.wait_text("张照片")
+            await person.wait_text("保存照片")
     return steps
 
 
