@@ -51,6 +51,14 @@ class Audience(StrEnum):
 SITE_ROLES = ("staff", "inspector", "manager")
 
 
+class Covers(StrEnum):
+    """Which period the work is about. A report on 上季度 (last quarter) is asked for in the quarter
+    after it: its duty's period is Q4, the period it covers is Q3, and that is what messages show."""
+
+    CURRENT = "current"
+    PREVIOUS = "previous"
+
+
 @dataclass(frozen=True)
 class CronSpec:
     """A five-field cron expression that fires at most once a day (one minute, one hour)."""
@@ -95,6 +103,7 @@ class DutyRule:
     escalate_after_days: int = 3  # 0: never escalate
     working_days_only: bool = True
     enabled: bool = True
+    covers: Covers = Covers.CURRENT
 
     def title(self, lang: str) -> str:
         return self.title_en if lang == "en" else self.title_zh
@@ -147,6 +156,7 @@ _RULE_KEYS = {
     "follow_up_days",
     "escalate_after_days",
     "working_days_only",
+    "covers",
 }
 _REQUIRED_FOR_NEW = ("title_zh", "title_en", "clauses", "cadence", "due")
 _MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
@@ -356,6 +366,9 @@ def _build_rule(entry: dict[str, Any]) -> DutyRule:
     audience_text = read("audience", _text).lower() if "audience" in entry else "staff"
     if audience_text not in {a.value for a in Audience}:
         raise ValueError("audience: must be staff, group or both")
+    covers_text = read("covers", _text).lower() if "covers" in entry else Covers.CURRENT.value
+    if covers_text not in {c.value for c in Covers}:
+        raise ValueError("covers: must be current or previous (the period the work is about)")
     roles = entry.get("roles", ["staff"])
     if not isinstance(roles, list) or not roles or any(role not in SITE_ROLES for role in roles):
         raise ValueError(f"roles: must be a non-empty list of {', '.join(SITE_ROLES)}")
@@ -377,6 +390,7 @@ def _build_rule(entry: dict[str, Any]) -> DutyRule:
         ),
         working_days_only=read("working_days_only", _bool) if "working_days_only" in entry else True,
         enabled=read("enabled", _bool) if "enabled" in entry else True,
+        covers=Covers(covers_text),
     )
 
 
@@ -463,6 +477,7 @@ title_zh = "上季度客户投诉汇总分析报告"
 title_en = "Customer complaint summary analysis report for last quarter"
 clauses = ["二(一)4"]
 cadence = "quarterly"
+covers = "previous"
 start = "first working day"
 due = "first working day + 10 working days"
 follow_up_days = 3
@@ -485,6 +500,7 @@ title_zh = "上季度需求信息统计分析"
 title_en = "Demand information statistics for last quarter"
 clauses = ["一(三)4"]
 cadence = "quarterly"
+covers = "previous"
 start = "first working day"
 due = "first working day + 10 working days"
 follow_up_days = 3
@@ -509,6 +525,7 @@ title_zh = "上季度经营情况汇总报告"
 title_en = "Business summary report for last quarter"
 clauses = ["二(七)4"]
 cadence = "quarterly"
+covers = "previous"
 start = "first working day"
 due = "day 20"
 follow_up_days = 5

@@ -1,4 +1,5 @@
-"""Periodic duties, their evidence, the people they concern, and the outbox of every send."""
+"""Periodic duties, their evidence, the people they concern, the outbox of every send, the facts
+managers are told in their daily digest, and files waiting to be filed under a duty."""
 
 from __future__ import annotations
 
@@ -86,15 +87,46 @@ class EvidenceRow:
 class OutboxRow:
     id: int
     key: str
-    duty_id: int
-    kind: str  # reminder | escalation | unreachable
+    duty_id: int | None  # None for a digest
+    kind: str  # reminder | digest (escalation | unreachable: rows from before the digests)
     chat_id: int
-    round: int
+    round: int  # reminder: its round; digest: its part
     about: int | None
     status: str
     attempts: int
     message_id: int | None
     interrupted: bool = False  # a crash cut its send short: it may have arrived already
+    day: str | None = None  # digest: the local day it is for
+    parts: int | None = None  # digest: how many parts that day's digest has
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """A fact a manager is told in the daily digest (``storage/migrations/0008_duties_digests.sql``)."""
+
+    id: int
+    duty_id: int
+    chat_id: int
+    kind: str  # escalation | unreachable | nobody
+    about: int  # unreachable: the chat not reached; 0 otherwise
+    reason: str | None
+    digest: str | None
+
+
+@dataclass(frozen=True)
+class PendingFile:
+    """A file received while it was not clear which duty it is for."""
+
+    id: int
+    batch: int
+    kind: str
+    file_id: str
+    file_unique_id: str
+    file_name: str | None
+    mime_type: str | None
+    size: int | None
+    sha256: str | None
+    caption: str | None
 
 
 _PERSON_NAME = display_name_sql()
@@ -144,11 +176,46 @@ def _outbox(row: Row) -> OutboxRow:
         attempts=row["attempts"],
         message_id=row["message_id"],
         interrupted=bool(row["interrupted"]),
+        day=row["day"],
+        parts=row["parts"],
     )
+
+
+def _alert(row: Row) -> AlertRow:
+    return AlertRow(row["id"], row["duty_id"], row["chat_id"], row["kind"], row["about"], row["reason"], row["digest"])
+
+
+def _pending_file(row: Row) -> PendingFile:
+    return PendingFile(
+        row["id"],
+        row["batch"],
+        row["kind"],
+        row["file_id"],
+        row["file_unique_id"],
+        row["file_name"],
+        row["mime_type"],
+        row["size"],
+        row["sha256"],
+        row["caption"],
+    )
+
+
+_ALERT_INSERT = """INSERT OR IGNORE INTO duty_alerts (duty_id, chat_id, kind, about, reason, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?)"""
+_REACHED_OR_WAITING = """SELECT 1 FROM duty_outbox WHERE duty_id = ? AND kind = 'reminder' AND round = ?
+                         AND status IN ('sent', 'pending', 'sending') LIMIT 1"""
 
 
 def _marks(values: Sequence[object]) -> str:
     return ",".join("?" * len(values))
+
+
+_APPEND_NOTE = """UPDATE duties SET note = CASE WHEN note IS NULL OR note = '' THEN ? ELSE note || char(10) || ? END,
+                      updated_at = ? WHERE id = ?"""
+
+
+class _DigestExistsError(Exception):
+    """Rolls back a digest whose day was planned already (see ``plan_digest``)."""
 
 
 class DutyRepository:
@@ -334,11 +401,7 @@ class DutyRepository:
         return cursor.rowcount == 1
 
     async def append_note(self, duty_id: int, text: str, now: str) -> None:
-        await self._db.execute(
-            """UPDATE duties SET note = CASE WHEN note IS NULL OR note = '' THEN ? ELSE note || char(10) || ? END,
-                   updated_at = ? WHERE id = ?""",
-            (text, text, now, duty_id),
-        )
+        await self._db.execute(_APPEND_NOTE, (text, text, now, duty_id))
 
     # -- evidence ----------------------------------------------------------------------------------
 
@@ -387,10 +450,18 @@ class DutyRepository:
     # -- planning sends (each in one transaction with the duty's own change) --------------------
 
     async def plan_round(
-        self, duty_id: int, rounds_before: int, chats: Sequence[int], next_remind_at: str | None, now: str
+        self,
+        duty_id: int,
+        rounds_before: int,
+        chats: Sequence[int],
+        next_remind_at: str | None,
+        now: str,
+        tell_if_nobody: Sequence[int] = (),
     ) -> bool:
         """Round ``rounds_before + 1`` of reminders: outbox rows for ``chats`` and the next reminder time,
-        together. False when another tick planned it already or the duty closed meanwhile."""
+        together. A round with no chat at all (every person unreachable, no group) is a fact for the
+        managers ``tell_if_nobody``, in the same transaction. False when another tick planned it
+        already or the duty closed meanwhile."""
         round_number = rounds_before + 1
         async with self._db.write() as conn:
             cursor = await conn.execute(
@@ -405,9 +476,15 @@ class DutyRepository:
                    VALUES (?, ?, 'reminder', ?, ?, ?)""",
                 [(f"reminder:{duty_id}:{chat}:{round_number}", duty_id, chat, round_number, now) for chat in chats],
             )
+            if not chats:
+                await conn.executemany(
+                    _ALERT_INSERT, [(duty_id, manager, "nobody", 0, None, now) for manager in tell_if_nobody]
+                )
         return True
 
     async def plan_escalation(self, duty_id: int, chats: Sequence[int], now: str) -> bool:
+        """The duty is overdue past its escalation moment: a fact for each of ``chats`` (its managers),
+        with ``escalated_at``, in one transaction. False when it was escalated already or closed."""
         async with self._db.write() as conn:
             cursor = await conn.execute(
                 """UPDATE duties SET escalated_at = ?, updated_at = ?
@@ -416,19 +493,180 @@ class DutyRepository:
             )
             if cursor.rowcount != 1:
                 return False
-            await conn.executemany(
-                """INSERT OR IGNORE INTO duty_outbox (key, duty_id, kind, chat_id, created_at)
-                   VALUES (?, ?, 'escalation', ?, ?)""",
-                [(f"escalation:{duty_id}:{chat}", duty_id, chat, now) for chat in chats],
-            )
+            await conn.executemany(_ALERT_INSERT, [(duty_id, chat, "escalation", 0, None, now) for chat in chats])
         return True
 
-    async def plan_unreachable_notices(self, duty_id: int, about: int, chats: Sequence[int], now: str) -> None:
-        await self._db.executemany(
-            """INSERT OR IGNORE INTO duty_outbox (key, duty_id, kind, chat_id, about, created_at)
-               VALUES (?, ?, 'unreachable', ?, ?, ?)""",
-            [(f"unreachable:{duty_id}:{about}:{chat}", duty_id, chat, about, now) for chat in chats],
+    async def note_undelivered(
+        self, duty_id: int, round_number: int, about: int, reason: str, chats: Sequence[int], now: str
+    ) -> None:
+        """A reminder of round ``round_number`` could not reach ``about``: a fact for ``chats``. When no
+        reminder of that round reached anyone and none is still on its way, the duty reaches nobody: a
+        fact of its own, told at its first reminder rather than at the escalation weeks later."""
+        async with self._db.write() as conn:
+            told = [(duty_id, chat, "unreachable", about, reason, now) for chat in chats]
+            await conn.executemany(_ALERT_INSERT, told)
+            reached = await (await conn.execute(_REACHED_OR_WAITING, (duty_id, round_number))).fetchone()
+            if reached is None:
+                await conn.executemany(_ALERT_INSERT, [(duty_id, chat, "nobody", 0, None, now) for chat in chats])
+
+    async def deliveries(self, duty_id: int) -> int:
+        """How many reminders of the duty reached a chat (rounds that reached nobody do not count)."""
+        return await self._db.fetchval(
+            "SELECT COUNT(*) FROM duty_outbox WHERE duty_id = ? AND kind = 'reminder' AND status = 'sent'",
+            (duty_id,),
         )
+
+    # -- the managers' daily digest ----------------------------------------------------------------
+
+    async def chats_with_waiting_alerts(self) -> list[int]:
+        rows = await self._db.fetchall("SELECT DISTINCT chat_id FROM duty_alerts WHERE digest IS NULL ORDER BY chat_id")
+        return [row["chat_id"] for row in rows]
+
+    async def waiting_alerts(self, chat_id: int) -> list[AlertRow]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM duty_alerts WHERE chat_id = ? AND digest IS NULL ORDER BY id", (chat_id,)
+        )
+        return [_alert(row) for row in rows]
+
+    async def has_digest(self, chat_id: int, day: str) -> bool:
+        row = await self._db.fetchone(
+            "SELECT 1 FROM duty_outbox WHERE kind = 'digest' AND chat_id = ? AND day = ? LIMIT 1", (chat_id, day)
+        )
+        return row is not None
+
+    async def plan_digest(self, chat_id: int, day: str, parts: Sequence[Sequence[int]], now: str) -> bool:
+        """The day's digest of ``chat_id``: one outbox row per part, each taking its alerts, in one
+        transaction. False when that day's digest exists already (its alerts wait for the next day)."""
+        if not parts or not all(parts):
+            return False
+        try:
+            await self._insert_digest(chat_id, day, parts, now)
+        except _DigestExistsError:
+            return False  # rolled back: nothing of it was written
+        return True
+
+    async def _insert_digest(self, chat_id: int, day: str, parts: Sequence[Sequence[int]], now: str) -> None:
+        async with self._db.write() as conn:
+            for number, alert_ids in enumerate(parts, start=1):
+                key = f"digest:{chat_id}:{day}:{number}"
+                cursor = await conn.execute(
+                    """INSERT OR IGNORE INTO duty_outbox (key, kind, chat_id, round, day, parts, created_at)
+                       VALUES (?, 'digest', ?, ?, ?, ?, ?)""",
+                    (key, chat_id, number, day, len(parts), now),
+                )
+                if cursor.rowcount != 1:
+                    raise _DigestExistsError
+                await conn.execute(
+                    f"UPDATE duty_alerts SET digest = ? WHERE digest IS NULL AND id IN ({_marks(alert_ids)})",
+                    (key, *alert_ids),
+                )
+
+    async def alerts_of(self, digest_key: str) -> list[AlertRow]:
+        rows = await self._db.fetchall("SELECT * FROM duty_alerts WHERE digest = ? ORDER BY id", (digest_key,))
+        return [_alert(row) for row in rows]
+
+    # -- which duty a message is about -------------------------------------------------------------
+
+    async def remember_message(self, chat_id: int, message_id: int, duty_id: int) -> None:
+        await self._db.execute(
+            "INSERT OR REPLACE INTO duty_messages (chat_id, message_id, duty_id) VALUES (?, ?, ?)",
+            (chat_id, message_id, duty_id),
+        )
+
+    async def duty_of_message(self, chat_id: int, message_id: int) -> int | None:
+        """The duty a reminder (or another duty message) in this chat was about; None: not a duty's."""
+        row = await self._db.fetchone(
+            """SELECT duty_id FROM duty_outbox WHERE chat_id = ? AND message_id = ? AND kind = 'reminder'
+               UNION ALL SELECT duty_id FROM duty_messages WHERE chat_id = ? AND message_id = ? LIMIT 1""",
+            (chat_id, message_id, chat_id, message_id),
+        )
+        return row["duty_id"] if row else None
+
+    # -- files waiting for the person to say which duty they are for -------------------------------
+
+    async def keep_pending_file(
+        self,
+        user_id: int,
+        media_group_id: str | None,
+        kind: str,
+        file_id: str,
+        file_unique_id: str,
+        file_name: str | None,
+        mime_type: str | None,
+        size: int | None,
+        sha256: str | None,
+        caption: str | None,
+        now: str,
+    ) -> int:
+        """Keep a file until its duty is chosen; returns its batch. The pictures of one album share a
+        batch, so the person is asked once."""
+        async with self._db.write() as conn:
+            batch = None
+            if media_group_id:
+                found = await (
+                    await conn.execute(
+                        "SELECT batch FROM duty_pending_files WHERE user_id = ? AND media_group_id = ? LIMIT 1",
+                        (user_id, media_group_id),
+                    )
+                ).fetchone()
+                batch = found[0] if found else None
+            cursor = await conn.execute(
+                """INSERT INTO duty_pending_files (user_id, batch, media_group_id, kind, file_id, file_unique_id,
+                       file_name, mime_type, size, sha256, caption, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    user_id,
+                    batch or 0,
+                    media_group_id,
+                    kind,
+                    file_id,
+                    file_unique_id,
+                    file_name,
+                    mime_type,
+                    size,
+                    sha256,
+                    caption,
+                    now,
+                ),
+            )
+            if batch is not None:
+                return batch
+            new_id = cursor.lastrowid
+            assert new_id is not None
+            await conn.execute("UPDATE duty_pending_files SET batch = ? WHERE id = ?", (new_id, new_id))
+        return new_id
+
+    async def pending_files(self, user_id: int, batch: int) -> list[PendingFile]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM duty_pending_files WHERE user_id = ? AND batch = ? ORDER BY id", (user_id, batch)
+        )
+        return [_pending_file(row) for row in rows]
+
+    async def pending_batches(self, user_id: int) -> list[tuple[int, int]]:
+        """(batch, how many files) of the person's files still waiting for a duty, oldest first."""
+        rows = await self._db.fetchall(
+            """SELECT batch, COUNT(*) AS n FROM duty_pending_files WHERE user_id = ?
+               GROUP BY batch ORDER BY batch""",
+            (user_id,),
+        )
+        return [(row["batch"], row["n"]) for row in rows]
+
+    async def file_batch(self, user_id: int, batch: int, duty_id: int, note: str | None, now: str) -> int:
+        """Move a batch of waiting files to a duty's evidence (and their captions to its note), in one
+        transaction: a second tap finds nothing left. Returns how many files were new to the duty."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """INSERT OR IGNORE INTO duty_evidence (duty_id, kind, file_id, file_unique_id, file_name,
+                       mime_type, size, sha256, caption, sent_by, created_at)
+                   SELECT ?, kind, file_id, file_unique_id, file_name, mime_type, size, sha256, caption, user_id, ?
+                   FROM duty_pending_files WHERE user_id = ? AND batch = ? ORDER BY id""",
+                (duty_id, now, user_id, batch),
+            )
+            added = cursor.rowcount
+            await conn.execute("DELETE FROM duty_pending_files WHERE user_id = ? AND batch = ?", (user_id, batch))
+            if note:
+                await conn.execute(_APPEND_NOTE, (note, note, now, duty_id))
+        return max(added, 0)
 
     # -- the outbox --------------------------------------------------------------------------------
 

@@ -2,8 +2,11 @@
 
 Staff answer a reminder with 已完成，上传材料 (files and photos, then a confirmation), 稍后提醒 or
 不适用 (with a reason). The answer in progress is a pending input row (``storage/pending.py``), so
-a restart in the middle of an upload loses nothing. The engine that creates duties and sends the
-reminders is :class:`bot.flows.duty_engine.DutyEngine`.
+a restart in the middle of an upload loses nothing. People also answer without the buttons: a file
+replying to a reminder, or sent by someone with one open duty, goes to that duty; with several open
+duties the file is kept (``duty_pending_files``) until the person picks the duty. The engine that
+creates duties and sends the reminders and the managers' digests is
+:class:`bot.flows.duty_engine.DutyEngine`.
 """
 
 from __future__ import annotations
@@ -19,22 +22,26 @@ from bot.flows.access import Caller, Role
 from bot.flows.duty_engine import DutyEngine
 from bot.flows.duty_views import (
     SEVERITY,
+    ClauseBook,
     DutyClauseStatus,
     DutyStatus,
     DutyView,
     parse_moment,
-    view_of,
 )
 from bot.flows.errors import RefusedError, bounded_text
-from bot.flows.schedule import Period, calendar_period
+from bot.flows.schedule import Period, calendar_period, covered_period
 from config.duties import Cadence, DutyRule, DutySettings, normalise_code
+from rubric.registry import RubricRegistry
 from storage.duties import OPEN, DutyRepository, DutyRow, EvidenceRow
 from storage.files import FileStore
-from storage.pending import PendingInputRepository
+from storage.pending import PendingInput, PendingInputRepository
 from storage.sites import Site, SiteRepository
 from storage.users import UserRepository
 
-UPLOAD = "duty_upload"  # pending input: files, photos and texts go to this duty
+UPLOAD = "duty_upload"  # pending input: files, photos and texts go to this duty (已完成 was pressed)
+# Pending input: the person sent a file without the button and it went to this duty; the next files go
+# there too, but an inspection under way comes first (nothing was pressed to say otherwise).
+FOLLOW = "duty_follow"
 NA_REASON = "duty_na"  # pending input: the next text is why this duty does not apply
 # An upload left unconfirmed stops claiming files after this long, so a later inspection photo of a
 # person who is both staff and inspector is not taken for a duty's evidence.
@@ -79,6 +86,21 @@ class Answered:
 
     duty: DutyView
     changed: bool
+
+
+@dataclass(frozen=True)
+class Snoozed:
+    duty: DutyView
+    until: datetime  # local: when the reminder comes back
+
+
+@dataclass(frozen=True)
+class Filed:
+    """Files that waited for a duty, now its evidence."""
+
+    duty: DutyView
+    files: int  # how many were in the batch
+    added: int  # how many were new to the duty (the same file twice is kept once)
 
 
 @dataclass(frozen=True)
@@ -130,6 +152,7 @@ class DutyFlow:
         max_file_mb: int,
         default_language: str,
         admin_ids: frozenset[int],
+        rubrics: RubricRegistry | None = None,
     ) -> None:
         self.repo = repo
         self.sites = sites
@@ -140,7 +163,9 @@ class DutyFlow:
         self.settings = settings
         self.tz = tz
         self.max_file_mb = max_file_mb
-        self.engine = DutyEngine(repo, users, clock, settings, tz, default_language, admin_ids)
+        self.engine = DutyEngine(
+            repo, users, clock, settings, tz, default_language, admin_ids, clauses=ClauseBook(rubrics)
+        )
 
     # -- staff -------------------------------------------------------------------------------------
 
@@ -154,14 +179,14 @@ class DutyFlow:
         for row in rows:
             rule = self.settings.rule(row.rule_id)
             if rule and rule.enabled and grants[row.site_id] & set(rule.roles):
-                views.append(view_of(row, rule, now, self.tz))
+                views.append(self.engine.view(row, rule))
         return sorted(views, key=lambda v: (v.due_date, v.site_name, v.id))
 
     async def duty(self, caller: Caller, duty_id: int) -> DutyView:
         """A duty the caller answers for (its site's people with the rule's roles, or an admin)."""
         row, rule = await self._load(duty_id)
         await self._check_responsible(caller, row, rule)
-        return view_of(row, rule, self.clock.now(), self.tz)
+        return self.engine.view(row, rule)
 
     async def begin_upload(self, caller: Caller, duty_id: int) -> DutyView:
         view = await self._open_duty(caller, duty_id)
@@ -170,8 +195,16 @@ class DutyFlow:
         return view
 
     async def upload_target(self, caller: Caller) -> int | None:
-        """The duty the caller is uploading evidence for, if they are."""
-        return await self._pending_duty(caller, UPLOAD, UPLOAD_WINDOW)
+        """The duty the caller is uploading evidence for, if they are (either way, see below)."""
+        state = await self.upload_state(caller)
+        return state[0] if state else None
+
+    async def upload_state(self, caller: Caller) -> tuple[int, bool] | None:
+        """(the duty the caller's files go to, whether they pressed 已完成 for it) or None. Without the
+        press the first file went there on its own, and an inspection under way comes first."""
+        pending = await self.pending.get(caller.user_id)
+        duty_id = self._duty_in(pending, (UPLOAD, FOLLOW), UPLOAD_WINDOW)
+        return (duty_id, pending is not None and pending.kind == UPLOAD) if duty_id is not None else None
 
     def check_file(self, size: int | None) -> None:
         if size is not None and size > self.max_file_mb * 1024 * 1024:
@@ -221,23 +254,23 @@ class DutyFlow:
         await self._check_responsible(caller, row, rule)
         if row.status != OPEN:
             await self._clear_pending(caller, duty_id)
-            return Answered(view_of(row, rule, self.clock.now(), self.tz), changed=False)
+            return Answered(self.engine.view(row, rule), changed=False)
         if row.evidence_count == 0:
             raise DutyRefusedError(DutyRefusal.NO_EVIDENCE)
         changed = await self.repo.complete(duty_id, caller.user_id, iso(self.clock.now()))
         await self._clear_pending(caller, duty_id)
         return Answered(await self.duty(caller, duty_id), changed)
 
-    async def snooze(self, caller: Caller, duty_id: int) -> datetime:
-        """Remind again in ``snooze_hours`` (a weekend moves it to Monday). Returns when, local."""
+    async def snooze(self, caller: Caller, duty_id: int) -> Snoozed:
+        """Remind again in ``snooze_hours`` (a weekend moves it to Monday); says when, local."""
         row, rule = await self._load(duty_id)
         await self._check_responsible(caller, row, rule)
         if row.status != OPEN:
-            raise DutyRefusedError(DutyRefusal.CLOSED, duty=view_of(row, rule, self.clock.now(), self.tz))
+            raise DutyRefusedError(DutyRefusal.CLOSED, duty=self.engine.view(row, rule))
         until = self.engine.schedules[rule.id].snoozed(self.clock.now(), self.settings.snooze_hours)
         await self._reachable(caller)
         await self.repo.snooze(duty_id, iso(until), iso(self.clock.now()))
-        return until.astimezone(self.tz)
+        return Snoozed(self.engine.view(row, rule), until.astimezone(self.tz))
 
     async def ask_not_applicable(self, caller: Caller, duty_id: int) -> DutyView:
         view = await self._open_duty(caller, duty_id)
@@ -246,7 +279,7 @@ class DutyFlow:
         return view
 
     async def reason_target(self, caller: Caller) -> int | None:
-        return await self._pending_duty(caller, NA_REASON, None)
+        return await self._pending_duty(caller, (NA_REASON,), None)
 
     async def not_applicable(self, caller: Caller, duty_id: int, reason: str) -> Answered:
         reason = bounded_text(reason, MAX_REASON)  # refused before the question is cleared: they may retry
@@ -254,9 +287,79 @@ class DutyFlow:
         await self._check_responsible(caller, row, rule)
         await self._clear_pending(caller, duty_id)
         if row.status != OPEN:
-            return Answered(view_of(row, rule, self.clock.now(), self.tz), changed=False)
+            return Answered(self.engine.view(row, rule), changed=False)
         changed = await self.repo.mark_not_applicable(duty_id, caller.user_id, reason, iso(self.clock.now()))
         return Answered(await self.duty(caller, duty_id), changed)
+
+    # -- files and texts sent without a button ----------------------------------------------------
+
+    async def duty_of_reply(self, caller: Caller, message_id: int) -> int | None:
+        """The duty of the message the caller replied to in their private chat (a reminder, a task
+        card...), if it was one of ours."""
+        return await self.repo.duty_of_message(caller.user_id, message_id)
+
+    async def remember(self, chat_id: int, message_id: int, duty_id: int) -> None:
+        """A message about this duty: a reply to it is for the duty."""
+        await self.repo.remember_message(chat_id, message_id, duty_id)
+
+    async def asked_elsewhere(self, caller: Caller) -> bool:
+        """Another feature is waiting for this person's next message (an /import file, a site name...):
+        then a file or text that names no duty is theirs, not a duty's."""
+        pending = await self.pending.get(caller.user_id)
+        return pending is not None and pending.kind not in (UPLOAD, FOLLOW, NA_REASON)
+
+    async def keep_uploading(self, caller: Caller, duty_id: int) -> None:
+        """After a file went to a duty without 已完成 being pressed, the next files and texts go to it
+        too, as after the button, unless another feature is waiting for the person's next message."""
+        pending = await self.pending.get(caller.user_id)
+        if pending is None or pending.kind == FOLLOW:  # an explicit upload or question is left as it is
+            now = iso(self.clock.now())
+            await self.pending.set(caller.user_id, FOLLOW, f"{duty_id}|{now}", now)
+
+    async def keep_file(
+        self,
+        caller: Caller,
+        media_group_id: str | None,
+        kind: str,
+        file_id: str,
+        file_unique_id: str,
+        data: bytes,
+        file_name: str | None,
+        mime_type: str | None,
+        caption: str | None,
+    ) -> int:
+        """A file whose duty the person must choose: stored now (bytes in the file store, so the choice
+        needs no second download), filed by :meth:`file_kept`. Returns its batch."""
+        self.check_file(len(data))
+        digest = await asyncio.to_thread(self.files.put, data)
+        text = caption.strip()[:MAX_NOTE] if caption and caption.strip() else None
+        return await self.repo.keep_pending_file(
+            caller.user_id,
+            media_group_id,
+            kind,
+            file_id,
+            file_unique_id,
+            file_name,
+            mime_type,
+            len(data),
+            digest,
+            text,
+            iso(self.clock.now()),
+        )
+
+    async def kept_batches(self, caller: Caller) -> list[tuple[int, int]]:
+        """(batch, files) still waiting for the person to choose their duty."""
+        return await self.repo.pending_batches(caller.user_id)
+
+    async def file_kept(self, caller: Caller, duty_id: int, batch: int) -> Filed | None:
+        """The chosen duty takes a batch of kept files. None: the batch was filed already (a double tap)."""
+        await self._open_duty(caller, duty_id)
+        files = await self.repo.pending_files(caller.user_id, batch)
+        if not files:
+            return None
+        note = "\n".join(f.caption for f in files if f.caption) or None
+        added = await self.repo.file_batch(caller.user_id, batch, duty_id, note, iso(self.clock.now()))
+        return Filed(await self.duty(caller, duty_id), len(files), added)
 
     # -- managers, inspectors ----------------------------------------------------------------------
 
@@ -273,7 +376,7 @@ class DutyFlow:
         for row in rows:
             rule = self.settings.rule(row.rule_id)
             if rule and rule.enabled:
-                by_cell.setdefault((row.site_id, row.rule_id), []).append(view_of(row, rule, now, self.tz))
+                by_cell.setdefault((row.site_id, row.rule_id), []).append(self.engine.view(row, rule))
         board_rows = []
         for site in sites:
             cells = []
@@ -302,7 +405,7 @@ class DutyFlow:
         for row in await self.repo.overdue([s.id for s in sites], iso(now)):
             rule = self.settings.rule(row.rule_id)
             if rule and rule.enabled:
-                views.append(view_of(row, rule, now, self.tz))
+                views.append(self.engine.view(row, rule))
         return sorted(views, key=lambda v: (v.due_date, v.site_name, v.id))
 
     async def evidence(self, caller: Caller, duty_id: int) -> Evidence:
@@ -313,7 +416,7 @@ class DutyFlow:
             if row.site_id not in {site.id for site in visible}:
                 raise DutyRefusedError(DutyRefusal.NOT_ALLOWED)
         files = tuple(await self.repo.evidence(duty_id))
-        return Evidence(view_of(row, rule, self.clock.now(), self.tz), files)
+        return Evidence(self.engine.view(row, rule), files)
 
     async def status_for_clause(self, site_id: int, clause_code: str) -> DutyClauseStatus | None:
         """What a clause card shows about the duty serving ``clause_code`` at this site: the latest
@@ -328,7 +431,7 @@ class DutyFlow:
         if row is not None:
             rule = self.settings.rule(row.rule_id)
             assert rule is not None
-            view = view_of(row, rule, now, self.tz)
+            view = self.engine.view(row, rule)
             return DutyClauseStatus(
                 duty_id=view.id,
                 rule_id=rule.id,
@@ -342,6 +445,7 @@ class DutyFlow:
                 done_by=view.done_by_name,
                 evidence_count=view.evidence_count,
                 na_reason=view.na_reason,
+                covered=view.covered,
             )
         rule = rules[0]
         schedule = self.engine.schedules[rule.id]
@@ -350,7 +454,19 @@ class DutyFlow:
             return None
         status = DutyStatus.UPCOMING if occurrence.remind_at > now else DutyStatus.MISSING
         return DutyClauseStatus(
-            None, rule.id, rule.title_zh, rule.title_en, code, occurrence.period, status, None, None, None, 0, None
+            duty_id=None,
+            rule_id=rule.id,
+            title_zh=rule.title_zh,
+            title_en=rule.title_en,
+            clause_code=code,
+            period=occurrence.period,
+            status=status,
+            due_date=None,
+            done_at=None,
+            done_by=None,
+            evidence_count=0,
+            na_reason=None,
+            covered=covered_period(rule, occurrence.period),
         )
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -365,7 +481,7 @@ class DutyFlow:
     async def _open_duty(self, caller: Caller, duty_id: int) -> DutyView:
         row, rule = await self._load(duty_id)
         await self._check_responsible(caller, row, rule)
-        view = view_of(row, rule, self.clock.now(), self.tz)
+        view = self.engine.view(row, rule)
         if row.status != OPEN:
             await self._clear_pending(caller, duty_id)  # someone else closed it: stop taking files for it
             raise DutyRefusedError(DutyRefusal.CLOSED, duty=view)
@@ -397,9 +513,12 @@ class DutyFlow:
     async def _managed_sites(self, caller: Caller) -> list[Site]:
         return await self.sites.visible_to(caller.user_id, (Role.MANAGER,), everything=Role.ADMIN in caller.roles)
 
-    async def _pending_duty(self, caller: Caller, kind: str, window: timedelta | None) -> int | None:
-        pending = await self.pending.get(caller.user_id)
-        if pending is None or pending.kind != kind:
+    async def _pending_duty(self, caller: Caller, kinds: tuple[str, ...], window: timedelta | None) -> int | None:
+        return self._duty_in(await self.pending.get(caller.user_id), kinds, window)
+
+    def _duty_in(self, pending: PendingInput | None, kinds: tuple[str, ...], window: timedelta | None) -> int | None:
+        """The duty a pending input of one of ``kinds`` is for, unless older than ``window``."""
+        if pending is None or pending.kind not in kinds:
             return None
         raw_id, _, since = pending.payload.partition("|")
         if not raw_id.isdigit():
@@ -410,5 +529,6 @@ class DutyFlow:
 
     async def _clear_pending(self, caller: Caller, duty_id: int) -> None:
         pending = await self.pending.get(caller.user_id)
-        if pending and pending.kind in (UPLOAD, NA_REASON) and pending.payload.partition("|")[0] == str(duty_id):
+        ours = pending is not None and pending.kind in (UPLOAD, FOLLOW, NA_REASON)
+        if ours and pending.payload.partition("|")[0] == str(duty_id):
             await self.pending.clear(caller.user_id)

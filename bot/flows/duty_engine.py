@@ -19,34 +19,47 @@ of a possible duplicate of the few messages that were in flight at the very mome
 A lost escalation would go unnoticed; a duplicate reminder is only a nuisance, and the copy sent
 again says that it was re-sent after an interruption, so that two copies do not confuse anyone.
 
-A 403 marks the person unreachable (no more reminders are planned for them) and tells the site's
-managers once per duty; other passing failures are retried up to ``MAX_ATTEMPTS`` times.
+A 403 marks the person unreachable (no more reminders are planned for them); other passing failures
+are retried up to ``MAX_ATTEMPTS`` times.
+
+Managers hear of problems once a day. An escalation, a reminder that reached one person less, a duty
+whose reminders reach nobody: each is a fact (a ``duty_alerts`` row, unique per duty, manager and
+kind) written in the transaction that found it. After the tick's reminders are out, each manager's
+waiting facts become that day's digest: outbox rows cut into parts under Telegram's length limit,
+planned in one transaction and delivered like reminders. A manager gets at most one digest a day;
+facts found after it wait for the next day's, so 200 overdue sites are one message, not 200.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, iso
 from bot.flows.duty_views import (
+    Alert,
+    AlertKind,
+    ClauseBook,
     Delivery,
+    Digest,
+    DutyView,
     Notice,
     NoticeKind,
     Responsible,
     Sender,
     SendResult,
     parse_moment,
+    undelivered_reason,
     view_of,
 )
 from bot.flows.schedule import Period, Schedule, WorkCalendar
 from bot.i18n import language_from_telegram
 from config.duties import DutyRule, DutySettings
-from storage.duties import OPEN, DutyRepository, DutyRow, NewDuty, OutboxRow
+from storage.duties import OPEN, AlertRow, DutyRepository, DutyRow, NewDuty, OutboxRow
 from storage.users import UserRepository
 
 log = logging.getLogger(__name__)
@@ -56,6 +69,12 @@ TRIES_PER_TICK = 4  # a row that failed for a passing reason this often waits fo
 MAX_BACKOFF = 30.0  # seconds: the longest flood-control pause a sender takes inside a tick
 BATCH = 200
 WORKERS = 8  # sends in flight at once; the rate limiter keeps them within Telegram's limits
+# A digest part's estimated length (characters a reader sees). Telegram's limit is 4096; the estimate
+# errs on the long side, and a part that still renders too long is split by the sender.
+DIGEST_BUDGET = 3400
+DIGEST_LINE = {"en": 110}  # the fixed words of one digest line, by language (Chinese: the default)
+DIGEST_LINE_ZH = 60
+MAX_NAMES = 6  # people named on one digest line; the rest are counted ("and 4 more")
 
 
 @dataclass
@@ -63,6 +82,7 @@ class TickReport:
     created: int = 0
     planned: int = 0
     escalated: int = 0
+    digests: int = 0  # managers whose digest was planned
     sent: int = 0
     blocked: int = 0
     failed: int = 0
@@ -82,6 +102,24 @@ class _DeliveryPass:
     skip: list[int] = field(default_factory=list)  # rows that failed too often to try again this tick
 
 
+def _in_order(rows: Sequence[OutboxRow]) -> list[list[OutboxRow]]:
+    """Rows to send, grouped so that one sender takes a digest's parts in order; other rows alone (the
+    reminders of one person may go concurrently: each stands on its own)."""
+    groups: list[list[OutboxRow]] = []
+    digests: dict[int, list[OutboxRow]] = {}
+    for row in rows:
+        if row.kind != NoticeKind.DIGEST:
+            groups.append([row])
+        elif row.chat_id in digests:
+            digests[row.chat_id].append(row)
+        else:
+            digests[row.chat_id] = [row]
+            groups.append(digests[row.chat_id])
+    for group in digests.values():
+        group.sort(key=lambda row: (row.day or "", row.round))
+    return groups
+
+
 class DutyEngine:
     def __init__(
         self,
@@ -93,6 +131,7 @@ class DutyEngine:
         default_language: str,
         admin_ids: frozenset[int],
         workers: int = WORKERS,
+        clauses: ClauseBook | None = None,
     ) -> None:
         self.repo = repo
         self.users = users
@@ -102,6 +141,7 @@ class DutyEngine:
         self.default_language = default_language
         self.admin_ids = admin_ids
         self.workers = workers
+        self.clauses = clauses or ClauseBook()
         self.calendar = WorkCalendar.of(settings)
         self.schedules = {rule.id: Schedule(rule, tz, self.calendar) for rule in settings.rules}
         self._lock = asyncio.Lock()
@@ -147,7 +187,12 @@ class DutyEngine:
             report.created = await self._materialise(now)
             report.planned = await self._plan_reminders(now)
             report.escalated = await self._plan_escalations(now)
-            await self._deliver(send, keep_going, report)
+            run = _DeliveryPass(send, keep_going, report)  # one pass: a row skipped once stays skipped
+            await self._deliver(run)
+            # After the reminders: what they could not reach goes in the same day's digest.
+            if keep_going():
+                report.digests = await self._plan_digests(self.clock.now())
+                await self._deliver(run)
             return report
 
     async def _load_rules(self, now: datetime) -> None:
@@ -221,8 +266,10 @@ class DutyEngine:
                 # Missed while the bot was down: one reminder now, and follow-ups counted from now.
                 after = max(now, parse_moment(row.next_remind_at or row.remind_at))
                 follow_up = self.schedules[rule.id].next_follow_up(period, after)
+                # Nobody to remind (all unreachable, or no one responsible): the managers hear of it now.
+                managers = await self._managers(row.site_id) if not chats else []
                 if await self.repo.plan_round(
-                    row.id, row.rounds, chats, iso(follow_up) if follow_up else None, iso(now)
+                    row.id, row.rounds, chats, iso(follow_up) if follow_up else None, iso(now), managers
                 ):
                     progress += 1
             planned += progress
@@ -259,30 +306,36 @@ class DutyEngine:
 
     # -- 3. delivery -------------------------------------------------------------------------------
 
-    async def _deliver(self, send: Sender, keep_going: Callable[[], bool], report: TickReport) -> None:
-        run = _DeliveryPass(send, keep_going, report)
-        while keep_going():
+    async def _deliver(self, run: _DeliveryPass) -> None:
+        while run.keep_going():
             batch = await self.repo.pending(BATCH, run.skip)
             if not batch:
                 return
-            queue: asyncio.Queue[OutboxRow] = asyncio.Queue()
-            for row in batch:
-                queue.put_nowait(row)
-            await asyncio.gather(*(self._worker(queue, run) for _ in range(min(self.workers, len(batch)))))
-        report.stopped = True
+            queue: asyncio.Queue[list[OutboxRow]] = asyncio.Queue()
+            groups = _in_order(batch)
+            for group in groups:
+                queue.put_nowait(group)
+            await asyncio.gather(*(self._worker(queue, run) for _ in range(min(self.workers, len(groups)))))
+        run.report.stopped = True
 
-    async def _worker(self, queue: asyncio.Queue[OutboxRow], run: _DeliveryPass) -> None:
+    async def _worker(self, queue: asyncio.Queue[list[OutboxRow]], run: _DeliveryPass) -> None:
         while run.keep_going() and not queue.empty():
-            await self._deliver_one(queue.get_nowait(), run)
+            group = queue.get_nowait()
+            for index, row in enumerate(group):
+                if not await self._deliver_one(row, run):
+                    # A digest's later parts wait for the earlier one: a reader gets 1/3 before 2/3.
+                    run.skip.extend(later.id for later in group[index + 1 :])
+                    break
 
-    async def _deliver_one(self, row: OutboxRow, run: _DeliveryPass) -> None:
+    async def _deliver_one(self, row: OutboxRow, run: _DeliveryPass) -> bool:
+        """Send one row; False when it was put back for a later try (or another sender had it)."""
         if not await self.repo.claim(row.id, iso(self.clock.now())):
-            return  # another sender has it
-        notice = await self._notice(row)
+            return False  # another sender has it
+        notice = await self._digest_notice(row) if row.kind == NoticeKind.DIGEST else await self._notice(row)
         if notice is None:
             await self.repo.finish(row.id, "skipped", iso(self.clock.now()))
             run.report.skipped += 1
-            return
+            return True
         try:
             result = await run.send(notice)
         except Exception as exc:  # a bug in rendering, or an error the sender did not expect
@@ -301,6 +354,7 @@ class DutyEngine:
             elif result.retry_after and run.keep_going():
                 # Flood control outlasted the rate limiter's retries: this sender waits as told.
                 await asyncio.sleep(min(result.retry_after, MAX_BACKOFF))
+            return False
         else:
             blocked = result.delivery is Delivery.BLOCKED
             await self.repo.finish(row.id, "blocked" if blocked else "failed", now, error=result.error)
@@ -309,41 +363,147 @@ class DutyEngine:
             else:
                 run.report.failed += 1
                 log.warning("duty message %s could not be delivered: %s", row.key, result.error)
-            await self._unreachable(row, notice, blocked, now)
+            await self._unreachable(row, notice, result, now)
+        return True
 
-    async def _unreachable(self, row: OutboxRow, notice: Notice, blocked: bool, now: str) -> None:
-        """A reminder that cannot reach its chat: the person is marked, the managers are told (once per duty)."""
-        if blocked and not notice.to_group and row.chat_id > 0:
+    async def _unreachable(self, row: OutboxRow, notice: Notice, result: SendResult, now: str) -> None:
+        """A message that cannot reach its chat: the person is marked; a reminder's managers are told."""
+        if result.delivery is Delivery.BLOCKED and not notice.to_group and row.chat_id > 0:
             await self.users.mark_unreachable(row.chat_id, now)
-        if row.kind != NoticeKind.REMINDER:
+        if row.kind != NoticeKind.REMINDER or notice.duty is None:
             return  # a manager who cannot be reached is marked, not reported to other managers
         managers = await self._managers(notice.duty.site_id, leave_out=row.chat_id)
-        await self.repo.plan_unreachable_notices(row.duty_id, row.chat_id, managers, now)
+        reason = undelivered_reason(result.error, notice.to_group)
+        await self.repo.note_undelivered(notice.duty.id, row.round, row.chat_id, reason, managers, now)
 
     async def _notice(self, row: OutboxRow) -> Notice | None:
-        """The message of an outbox row, or None when there is nothing to say any more (duty closed)."""
+        """A reminder, or None when there is nothing to say any more (duty closed, rule gone); also an
+        escalation or unreachable row left from before the digests (none are planned any more)."""
+        if row.kind != NoticeKind.REMINDER or row.duty_id is None:
+            return None
         duty = await self.repo.get(row.duty_id)
         rule = self.settings.rule(duty.rule_id) if duty else None
         if duty is None or rule is None or duty.status != OPEN:
             return None
         site = await self.repo.site(duty.site_id)
         group_chat = site.group_chat_id if site else None
-        view = view_of(duty, rule, self.clock.now(), self.tz)
+        view = view_of(duty, rule, self.clock.now(), self.tz, self.clauses)
         to_group = row.chat_id == group_chat or row.chat_id < 0
         lang = self.default_language if to_group else await self._language(row.chat_id)
-        kind = NoticeKind(row.kind)
-        resent = row.interrupted
-        if kind is NoticeKind.REMINDER:
-            return Notice(kind, row.chat_id, lang, view, to_group=to_group, round=row.round, resent=resent)
+        return Notice(
+            NoticeKind.REMINDER, row.chat_id, lang, view, to_group=to_group, round=row.round, resent=row.interrupted
+        )
+
+    # -- 4. the managers' daily digest -------------------------------------------------------------
+
+    @property
+    def digest_from(self) -> time:
+        """A day's digest goes no earlier than the earliest reminder time of the rules: what the morning's
+        reminders find is in it, and nothing wakes a manager at midnight."""
+        return min((rule.at for rule in self.settings.active_rules), default=time(9, 0))
+
+    async def _plan_digests(self, now: datetime) -> int:
+        """Each manager with waiting facts gets that day's digest, unless it went already (then the
+        facts wait for tomorrow's: one message a day)."""
+        local = now.astimezone(self.tz)
+        if local.time() < self.digest_from:
+            return 0
+        day = local.date().isoformat()
+        planned = 0
+        for chat_id in await self.repo.chats_with_waiting_alerts():
+            if await self.repo.has_digest(chat_id, day):
+                continue
+            alerts = await self.repo.waiting_alerts(chat_id)
+            parts = await self._pack(alerts, await self._language(chat_id))
+            if await self.repo.plan_digest(chat_id, day, parts, iso(now)):
+                planned += 1
+        return planned
+
+    async def _pack(self, alerts: Sequence[AlertRow], lang: str) -> list[list[int]]:
+        """Alerts cut into parts whose estimated length stays under ``DIGEST_BUDGET``, in order. The cut
+        is made once, here, and recorded: a retried or resumed part always holds the same lines."""
+        parts: list[list[int]] = [[]]
+        used = 0
+        for alert in alerts:
+            size = await self._estimate(alert, lang)
+            if parts[-1] and used + size > DIGEST_BUDGET:
+                parts.append([])
+                used = 0
+            parts[-1].append(alert.id)
+            used += size
+        return parts
+
+    async def _estimate(self, alert: AlertRow, lang: str) -> int:
+        """Characters the alert's line shows, or a little more: fixed words, site, title, names."""
+        line = DIGEST_LINE.get(lang, DIGEST_LINE_ZH)
+        duty = await self.repo.get(alert.duty_id)
+        rule = self.settings.rule(duty.rule_id) if duty else None
+        if duty is None or rule is None:
+            return line
+        people = (await self.repo.site_people(duty.site_id, rule.roles))[:MAX_NAMES]
+        about = await self.repo.person(alert.about) if alert.about > 0 else None
+        names = sum(len(person.name) + 20 for person in people) + (len(about.name) + 40 if about else 0)
+        return line + len(duty.site_name) + len(rule.title(lang)) + names
+
+    async def _digest_notice(self, row: OutboxRow) -> Notice | None:
+        """A digest part as it stands now: lines of duties closed since are left out (None: all were)."""
+        now = self.clock.now()
+        found = [await self._alert(alert, now) for alert in await self.repo.alerts_of(row.key)]
+        lines = [line for line in found if line is not None]
+        digest = Digest(
+            day=date.fromisoformat(row.day or now.astimezone(self.tz).date().isoformat()),
+            part=row.round,
+            parts=row.parts or 1,
+            escalations=tuple(a for a in lines if a.kind is AlertKind.ESCALATION),
+            nobody=tuple(a for a in lines if a.kind is AlertKind.NOBODY),
+            # A duty that reaches nobody says so once; its recipients one by one would repeat it.
+            unreachable=tuple(
+                a
+                for a in lines
+                if a.kind is AlertKind.UNREACHABLE
+                and not any(n.kind is AlertKind.NOBODY and n.duty.id == a.duty.id for n in lines)
+            ),
+        )
+        if digest.empty:
+            return None
+        lang = await self._language(row.chat_id)
+        return Notice(NoticeKind.DIGEST, row.chat_id, lang, digest=digest, resent=row.interrupted)
+
+    async def _alert(self, alert: AlertRow, now: datetime) -> Alert | None:
+        duty = await self.repo.get(alert.duty_id)
+        rule = self.settings.rule(duty.rule_id) if duty else None
+        if duty is None or rule is None or duty.status != OPEN:
+            return None
+        view = view_of(duty, rule, now, self.tz, self.clauses)
+        site = await self.repo.site(duty.site_id)
+        group_chat = site.group_chat_id if site else None
         people = await self.repo.site_people(duty.site_id, rule.roles)
-        responsible = tuple(Responsible(person.name, person.unreachable) for person in people)
-        if kind is NoticeKind.ESCALATION:
-            linked = rule.audience.group and group_chat is not None
-            return Notice(kind, row.chat_id, lang, view, responsible=responsible, group_linked=linked, resent=resent)
-        about_group = row.about is not None and (row.about == group_chat or row.about < 0)
-        about = None if about_group or row.about is None else await self.repo.person(row.about)
-        name = about.name if about else (str(row.about) if not about_group else None)
-        return Notice(kind, row.chat_id, lang, view, about_name=name, about_group=about_group, resent=resent)
+        responsible = tuple(Responsible(p.id, p.name, p.unreachable) for p in people)
+        about, about_group = await self._about(alert, group_chat)
+        return Alert(
+            kind=AlertKind(alert.kind),
+            duty=view,
+            responsible=responsible[:MAX_NAMES],
+            more=max(0, len(responsible) - MAX_NAMES),
+            deliveries=await self.repo.deliveries(duty.id),
+            group_linked=rule.audience.group and group_chat is not None,
+            about=about,
+            about_group=about_group,
+            reason=alert.reason,
+        )
+
+    async def _about(self, alert: AlertRow, group_chat: int | None) -> tuple[Responsible | None, bool]:
+        """Who an unreachable fact is about: a person, or the site's group chat."""
+        if alert.kind != AlertKind.UNREACHABLE or not alert.about:
+            return None, False
+        if alert.about == group_chat or alert.about < 0:
+            return None, True
+        person = await self.repo.person(alert.about)
+        name = person.name if person else str(alert.about)
+        return Responsible(alert.about, name, True), False
+
+    def view(self, row: DutyRow, rule: DutyRule) -> DutyView:
+        return view_of(row, rule, self.clock.now(), self.tz, self.clauses)
 
     async def _language(self, user_id: int) -> str:
         person = await self.repo.person(user_id)

@@ -6,11 +6,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from bot.flows.schedule import Period
+from bot.flows.schedule import Period, covered_period
 from config.duties import DutyRule
+from rubric.registry import RubricRegistry
 from storage.duties import DONE, NA, DutyRow
+
+MAX_CLAUSE_TEXT = 60  # a clause's text as a reminder quotes it: the gist, not the whole paragraph
 
 
 class DutyStatus(StrEnum):
@@ -44,6 +48,47 @@ def parse_moment(text: str) -> datetime:
 
 
 @dataclass(frozen=True)
+class ClauseRef:
+    """A rubric clause a duty serves: its code (二(一)4) and its text, so nobody has to look it up."""
+
+    code: str
+    text: str | None
+
+
+@cache
+def _bundled_rubrics() -> RubricRegistry:
+    return RubricRegistry.load()
+
+
+class ClauseBook:
+    """Clause texts by code, from the rubric's newest edition (the bundled rubrics when the flow was
+    given none). Texts are trimmed to ``MAX_CLAUSE_TEXT`` characters."""
+
+    def __init__(self, rubrics: RubricRegistry | None = None) -> None:
+        self._rubrics = rubrics
+        self._texts: dict[str, str | None] = {}
+
+    def refs(self, rule: DutyRule) -> tuple[ClauseRef, ...]:
+        return tuple(ClauseRef(code, self.text(code)) for code in rule.clauses)
+
+    def text(self, code: str) -> str | None:
+        if code not in self._texts:
+            self._texts[code] = self._look_up(code)
+        return self._texts[code]
+
+    def _look_up(self, code: str) -> str | None:
+        rubrics = self._rubrics or _bundled_rubrics()
+        try:
+            clause = rubrics.get().find_clause(code)
+        except (KeyError, ValueError):  # no rubric loaded at all: the code alone is shown
+            return None
+        if clause is None:
+            return None
+        text = " ".join(clause.text.split())
+        return text if len(text) <= MAX_CLAUSE_TEXT else text[: MAX_CLAUSE_TEXT - 1] + "…"
+
+
+@dataclass(frozen=True)
 class DutyView:
     id: int
     rule: DutyRule
@@ -60,6 +105,18 @@ class DutyView:
     na_reason: str | None
     evidence_count: int
     rounds: int
+    covered: Period | None = None  # the period the work is about (None: its own ``period``)
+    clauses: tuple[ClauseRef, ...] = ()  # with their texts (empty: only the rule's codes are known)
+    escalate_date: date | None = None  # when the managers are told if it is still open (local)
+
+    @property
+    def about(self) -> Period:
+        """The period messages name: the one the work covers (上季度 -> the quarter before)."""
+        return self.covered or self.period
+
+    @property
+    def clause_refs(self) -> tuple[ClauseRef, ...]:
+        return self.clauses or tuple(ClauseRef(code, None) for code in self.rule.clauses)
 
     @property
     def overdue_since(self) -> date:
@@ -82,16 +139,17 @@ def status_of(row: DutyRow, now: datetime) -> DutyStatus:
     return DutyStatus.OPEN
 
 
-def view_of(row: DutyRow, rule: DutyRule, now: datetime, tz: ZoneInfo) -> DutyView:
+def view_of(row: DutyRow, rule: DutyRule, now: datetime, tz: ZoneInfo, clauses: ClauseBook | None = None) -> DutyView:
     status = status_of(row, now)
     today = now.astimezone(tz).date()
     overdue = max(0, (today - row.due_date).days) if status.is_open else 0
+    period = Period(row.period, rule.cadence, row.period_start, row.period_end)
     return DutyView(
         id=row.id,
         rule=rule,
         site_id=row.site_id,
         site_name=row.site_name,
-        period=Period(row.period, rule.cadence, row.period_start, row.period_end),
+        period=period,
         status=status,
         remind_date=parse_moment(row.remind_at).astimezone(tz).date(),
         due_date=row.due_date,
@@ -102,6 +160,9 @@ def view_of(row: DutyRow, rule: DutyRule, now: datetime, tz: ZoneInfo) -> DutyVi
         na_reason=row.na_reason,
         evidence_count=row.evidence_count,
         rounds=row.rounds,
+        covered=covered_period(rule, period),
+        clauses=clauses.refs(rule) if clauses else (),
+        escalate_date=parse_moment(row.escalate_at).astimezone(tz).date() if row.escalate_at else None,
     )
 
 
@@ -121,6 +182,11 @@ class DutyClauseStatus:
     done_by: str | None
     evidence_count: int
     na_reason: str | None
+    covered: Period | None = None  # the period the work is about (None: ``period``)
+
+    @property
+    def about(self) -> Period:
+        return self.covered or self.period
 
     @property
     def period_key(self) -> str:
@@ -136,14 +202,51 @@ class DutyClauseStatus:
 
 class NoticeKind(StrEnum):
     REMINDER = "reminder"
-    ESCALATION = "escalation"
-    UNREACHABLE = "unreachable"
+    DIGEST = "digest"  # a manager's daily digest (or one part of it)
+
+
+class AlertKind(StrEnum):
+    ESCALATION = "escalation"  # overdue past its escalation moment
+    NOBODY = "nobody"  # no reminder of the duty can reach anyone
+    UNREACHABLE = "unreachable"  # a reminder could not reach one of its recipients
 
 
 @dataclass(frozen=True)
 class Responsible:
+    id: int  # Telegram user id: the digest links the name (tg://user?id=...) so a tap opens the chat
     name: str
     unreachable: bool
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One line of a digest."""
+
+    kind: AlertKind
+    duty: DutyView
+    responsible: tuple[Responsible, ...] = ()
+    more: int = 0  # people responsible beyond those listed
+    deliveries: int = 0  # reminders that reached a chat (a round that reached nobody is not one)
+    group_linked: bool = False  # the site's group chat is reminded too
+    about: Responsible | None = None  # unreachable: the person not reached
+    about_group: bool = False  # unreachable: the site's group chat was not reached
+    reason: str | None = None  # unreachable: blocked | not_started | removed | failed
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What a manager is told in one day's message: the facts since the last one, by kind."""
+
+    day: date
+    part: int
+    parts: int
+    escalations: tuple[Alert, ...] = ()
+    nobody: tuple[Alert, ...] = ()
+    unreachable: tuple[Alert, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.escalations or self.nobody or self.unreachable)
 
 
 @dataclass(frozen=True)
@@ -153,13 +256,10 @@ class Notice:
     kind: NoticeKind
     chat_id: int
     lang: str
-    duty: DutyView
+    duty: DutyView | None = None  # a reminder's duty (None for a digest)
     to_group: bool = False
     round: int = 1
-    responsible: tuple[Responsible, ...] = ()
-    group_linked: bool = False  # escalation: the site's group chat is reminded too
-    about_name: str | None = None  # unreachable: who could not be reached
-    about_group: bool = False
+    digest: Digest | None = None
     resent: bool = False  # sent again after a crash interrupted it: a first copy may have arrived
 
 
@@ -176,6 +276,18 @@ class SendResult:
     message_id: int | None = None
     error: str | None = None
     retry_after: float | None = None  # flood control: Telegram asked to wait this long (seconds)
+
+
+def undelivered_reason(error: str | None, to_group: bool) -> str:
+    """Why a reminder did not arrive, from Telegram's answer: what the manager can do differs."""
+    text = (error or "").lower()
+    if "blocked" in text:
+        return "blocked"
+    if "initiate" in text or ("chat not found" in text and not to_group):
+        return "not_started"
+    if to_group or "kicked" in text or "not a member" in text:
+        return "removed"
+    return "failed"
 
 
 Sender = Callable[[Notice], Awaitable[SendResult]]

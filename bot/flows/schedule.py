@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-from config.duties import Anchor, Cadence, CronSpec, DutyRule, DutySettings
+from config.duties import Anchor, Cadence, Covers, CronSpec, DutyRule, DutySettings
 
 # A cron rule that fires on 29 February fires every 4 years, and 2100 is no leap year.
 _CRON_SEARCH_DAYS = 366 * 8 + 2
@@ -165,6 +165,21 @@ def parse_quarter(text: str) -> Period | None:
     if not match:
         return None
     return calendar_period_by_key(Cadence.QUARTERLY, f"{match.group(1)}-Q{match.group(2)}")
+
+
+def covered_period(rule: DutyRule, period: Period) -> Period:
+    """The period a duty's work is about: its own, or for a rule that ``covers = "previous"`` (上季度…
+    报告, asked for in the quarter after) the one before it. Messages show this one, so a report on
+    Q3 that is due in Q4 reads "2026年第3季度", not "第4季度"."""
+    if rule.covers is not Covers.PREVIOUS:
+        return period
+    day_before = period.start - timedelta(days=1)
+    if rule.cron is None:
+        return calendar_period(rule.cadence, day_before)
+    start = cron_fire_on_or_before(rule.cron, day_before)
+    if start is None:
+        return period
+    return Period(start.isoformat(), Cadence.CRON, start, period.start)
 
 
 # -- cron ------------------------------------------------------------------------------------------

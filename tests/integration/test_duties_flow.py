@@ -157,8 +157,14 @@ async def test_snooze_and_not_applicable(bot: BotUnderTest):
     t = await team(bot)
     await tick(bot, Q2)
     bot.clock.set(datetime(2026, 4, 3, 15, 0, tzinfo=SHANGHAI))  # Friday afternoon
-    query = await t.zhao.press("稍后提醒", reminder(t.zhao, COMPLAINT).message_id)
-    assert "4月6日 15:00（周一）再提醒您" in (await t.zhao.wait_callback_answer(query)).text
+    t.zhao.drain()
+    await t.zhao.press("稍后提醒", reminder(t.zhao, COMPLAINT).message_id)
+    # A line in the chat, not only a toast: it is still there when the person looks again on Monday.
+    line = await t.zhao.wait_text("再提醒您")
+    assert (
+        "4月6日 15:00（周一）再提醒您" in line.content and COMPLAINT in line.content and "2026年第1季度" in line.content
+    )
+    assert "截止日期不变：4月15日（周三）" in line.content
     t.zhao.drain()
     await tick(bot, datetime(2026, 4, 6, 9, 0, tzinfo=SHANGHAI))
     follow = await t.zhao.wait_text("再次提醒")
@@ -181,7 +187,7 @@ async def test_snooze_and_not_applicable(bot: BotUnderTest):
     bot.api.assert_no_errors()
 
 
-async def test_cancel_ends_an_upload_and_files_go_nowhere(bot: BotUnderTest):
+async def test_cancel_ends_an_upload_and_a_later_file_is_asked_about(bot: BotUnderTest):
     t = await team(bot)
     await tick(bot, Q2)
     await t.li.press("已完成，上传材料", reminder(t.li, COMPLAINT).message_id)
@@ -189,7 +195,9 @@ async def test_cancel_ends_an_upload_and_files_go_nowhere(bot: BotUnderTest):
     await t.li.send_command("cancel")
     assert "已取消" in (await t.li.wait_reply()).text
     await t.li.send_document(b"%PDF late", "late.pdf")
-    assert "没有保存" in (await t.li.wait_reply()).text
+    # Not taken for the cancelled upload, not dropped either: kept, and he is asked which duty it is for.
+    question = await t.li.wait_text("是哪一项的")
+    assert len(question.buttons) == 2
     assert await bot.services.db.fetchval("SELECT COUNT(*) FROM duty_evidence") == 0
 
 
@@ -207,11 +215,14 @@ async def test_escalation_overdue_and_the_quarter_board(bot: BotUnderTest):
 
     await tick(bot, datetime(2026, 4, 20, 9, 0, tzinfo=SHANGHAI))  # 3 days after the due date (+ weekend)
     escalations = [m for m in t.boss.messages if "逾期未完成" in m.content]
-    assert len(escalations) == 3
-    site_a = next(m for m in escalations if "阳光花园" in m.content)
-    assert DEMAND in site_a.content and "小李、小王" in site_a.content and "已逾期 5 天" in site_a.content
+    assert len(escalations) == 1  # the day's digest: three duties of two sites in one message
+    digest = escalations[0]
+    assert "逾期未完成（3 项）" in digest.content and "阳光花园" in digest.content and "翠湖天地" in digest.content
+    site_a = digest.content.split("• 阳光花园 · 上季度需求")[1].split("•")[0]
+    # The first reminder and the follow-up planned at this very tick, each to Li and Wang.
+    assert "小李、小王" in site_a and "已逾期 5 天" in site_a and "提醒已送达 4 次" in site_a
     await tick(bot, datetime(2026, 4, 21, 9, 0, tzinfo=SHANGHAI))
-    assert len([m for m in t.boss.messages if "逾期未完成" in m.content]) == 3  # once
+    assert len([m for m in t.boss.messages if "逾期未完成" in m.content]) == 1  # once
 
     t.boss.drain()
     await t.boss.send_command("overdue")
@@ -290,7 +301,8 @@ async def test_a_blocked_person_is_marked_unreachable_and_the_manager_is_told(bo
     assert report.blocked == 2
     assert await bot.services.db.fetchval("SELECT unreachable_at FROM users WHERE id = ?", (WANG,)) is not None
     notices = [m for m in t.boss.messages if "提醒未送达" in m.content]
-    assert len(notices) == 2 and all("小王" in m.content and "阳光花园" in m.content for m in notices)
+    assert len(notices) == 1 and "提醒未送达（2 项）" in notices[0].content  # one message for his two duties
+    assert "小王（已屏蔽机器人）" in notices[0].content and "阳光花园" in notices[0].content
     assert len(t.li.messages) == 2
     tries = len(
         [r for r in bot.api.request_log if r.method == "sendMessage" and r.params.get("chat_id") in (WANG, str(WANG))]
@@ -385,7 +397,6 @@ async def test_the_inspection_shows_the_duty_status_on_its_clause(bot: BotUnderT
     inspector = bot.api.person(5301, "王督导")
     await inspector.send_command("inspect")
     await inspector.press("阳光花园", (await inspector.wait_text("请选择要督导的项目")).message_id)
-    await inspector.press("第 2 版", (await inspector.wait_text("版本")).message_id)
     await inspector.wait_text("点类别可跳转")
     await inspector.press("二(一) 客户投诉管理 0/4")
     await inspector.wait_text("总 34/65")
@@ -418,6 +429,7 @@ async def test_public_holidays_move_reminders_and_due_dates(botapi, tmp_path):
         assert report.sent == 6
         first = reminder(t.li, COMPLAINT)
         # Ten working days from Thursday 8 October, counting Saturday the 10th: Wednesday the 21st.
-        assert "2026年第4季度" in first.content and "截止日期：10月21日（周三）" in first.content
+        # The report asked for in Q4 is about Q3.
+        assert "2026年第3季度" in first.content and "截止日期：10月21日（周三）" in first.content
     finally:
         await bot.stop()

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from config.duties import SHIPPED_RULES, Audience, Cadence, parse_anchor
+from bot.flows.schedule import Period, calendar_period, covered_period
+from config.duties import SHIPPED_RULES, Audience, Cadence, Covers, parse_anchor
 from config.settings import ConfigError, load_settings
 from rubric.registry import RubricRegistry
 
@@ -153,6 +154,7 @@ def test_duties_can_be_switched_off(tmp_path):
         ('[duties]\nholidays = ["2027-02-30"]\n', "[duties] holidays: '2027-02-30' is not a date"),
         ("[duties]\nworkdays = 2027-02-07\n", "[duties] workdays: must be a list of dates"),
         ("[duties]\nholidays = [2027-02-07]\nworkdays = [2027-02-07]\n", "2027-02-07 is also listed in holidays"),
+        ('[[duties.rules]]\nid = "complaint_report"\ncovers = "last"\n', "covers: must be current or previous"),
     ],
 )
 def test_errors_name_the_key(tmp_path, toml, message):
@@ -176,3 +178,24 @@ def test_errors_name_the_key(tmp_path, toml, message):
 def test_anchor_grammar(text, base, offset, working):
     anchor = parse_anchor(text)
     assert (anchor.base, anchor.offset, anchor.offset_working) == (base, offset, working)
+
+
+def test_reports_on_last_quarter_cover_the_period_before_their_own(tmp_path):
+    """上季度…: the report asked for in Q4 is about Q3; a rule of one's own says so with ``covers``."""
+    by_id = {rule.id: rule for rule in SHIPPED_RULES}
+    previous = {rule.id for rule in SHIPPED_RULES if rule.covers is Covers.PREVIOUS}
+    assert previous == {"complaint_report", "demand_statistics", "business_summary"}
+    assert all(by_id[rule_id].title_zh.startswith("上") for rule_id in previous)
+    q4 = calendar_period(Cadence.QUARTERLY, date(2026, 10, 8))
+    assert covered_period(by_id["complaint_report"], q4).key == "2026-Q3"
+    assert covered_period(by_id["satisfaction_survey"], q4) == q4
+    january = calendar_period(Cadence.QUARTERLY, date(2027, 1, 4))
+    assert covered_period(by_id["demand_statistics"], january).key == "2026-Q4"
+    # A weekly (cron) rule about last week: the days from the firing before to this one.
+    rule = load(tmp_path, '[[duties.rules]]\nid = "vacant_unit_patrol"\ncovers = "previous"\n').duties.rule(
+        "vacant_unit_patrol"
+    )
+    assert rule is not None and rule.covers is Covers.PREVIOUS
+    week = Period("2026-04-13", Cadence.CRON, date(2026, 4, 13), date(2026, 4, 20))
+    last = covered_period(rule, week)
+    assert (last.start, last.end) == (date(2026, 4, 6), date(2026, 4, 13))

@@ -11,7 +11,7 @@ import pytest
 from bot.clock import ManualClock, iso
 from bot.flows.access import Caller, Role
 from bot.flows.duties import DutyFlow, DutyRefusal, DutyRefusedError
-from bot.flows.duty_views import Delivery, DutyStatus, Notice, NoticeKind, SendResult
+from bot.flows.duty_views import Delivery, Digest, DutyStatus, Notice, NoticeKind, SendResult
 from bot.flows.schedule import parse_quarter
 from config.duties import DutySettings
 from storage.db import Database
@@ -54,6 +54,12 @@ class Recorder:
 
     def to(self, chat_id: int, kind: NoticeKind | None = None) -> list[Notice]:
         return [n for n in self.notices if n.chat_id == chat_id and (kind is None or n.kind is kind)]
+
+    def digests(self, chat_id: int) -> list[Digest]:
+        return [n.digest for n in self.to(chat_id, NoticeKind.DIGEST) if n.digest is not None]
+
+    def reminders(self) -> list[Notice]:
+        return [n for n in self.notices if n.kind is NoticeKind.REMINDER]
 
     def take(self) -> list[Notice]:
         taken, self.notices = self.notices, []
@@ -190,8 +196,10 @@ async def test_snooze_moves_the_next_reminder_but_not_the_due_date(world):
     world.send.take()
     duty_id = await world.duty("complaint_report", world.site_a)
     world.clock.set(datetime(2026, 4, 3, 16, 0, tzinfo=SHANGHAI))  # a Friday
-    until = await world.flow.snooze(LI_C, duty_id)
+    snoozed = await world.flow.snooze(LI_C, duty_id)
+    until = snoozed.until
     assert until == datetime(2026, 4, 6, 16, 0, tzinfo=SHANGHAI)  # a day later is Saturday: Monday
+    assert snoozed.duty.id == duty_id
     await world.tick(datetime(2026, 4, 6, 9, 0, tzinfo=SHANGHAI))
     assert all(n.duty.id != duty_id for n in world.send.take())
     await world.tick(until)
@@ -212,7 +220,8 @@ async def test_not_applicable_needs_a_reason_and_stops_reminders(world):
     assert refused.value.reason is DutyRefusal.CLOSED
     world.send.take()
     await world.tick(datetime(2026, 4, 30, 9, 0, tzinfo=SHANGHAI))
-    assert all(n.duty.id != duty_id for n in world.send.notices)
+    assert all(n.duty.id != duty_id for n in world.send.reminders() if n.duty)
+    assert all(a.duty.id != duty_id for a in world.send.digests(BOSS)[0].escalations)
 
 
 async def test_only_the_sites_people_may_answer(world):
@@ -239,20 +248,24 @@ async def test_escalation_reaches_managers_once_with_the_people_responsible(worl
     assert len(overdue) == 4 and {d.status for d in overdue} == {DutyStatus.OVERDUE}
     assert overdue[0].overdue_days == 1
     await world.tick(datetime(2026, 4, 20, 9, 0, tzinfo=SHANGHAI))
-    escalations = world.send.to(BOSS, NoticeKind.ESCALATION)
-    assert len(escalations) == 4
-    site_a = next(n for n in escalations if n.duty.site_id == world.site_a)
-    assert [p.name for p in site_a.responsible] == ["小李", "小王"]
+    # One message for the four duties of two sites, not four.
+    [digest] = world.send.digests(BOSS)
+    assert len(digest.escalations) == 4 and (digest.part, digest.parts) == (1, 1)
+    site_a = next(a for a in digest.escalations if a.duty.site_id == world.site_a)
+    assert [(p.id, p.name) for p in site_a.responsible] == [(LI, "小李"), (WANG, "小王")]
     assert site_a.duty.status is DutyStatus.ESCALATED and site_a.duty.overdue_days == 5
+    # Three rounds were planned (1, 6 and 9 April) and all reached Li and Wang: 2 a round.
+    assert site_a.deliveries == 6
     await world.tick(datetime(2026, 4, 21, 9, 0, tzinfo=SHANGHAI))
-    assert len(world.send.to(BOSS, NoticeKind.ESCALATION)) == 4
+    assert len(world.send.digests(BOSS)) == 1
 
 
 async def test_escalation_goes_to_admins_when_a_site_has_no_manager(world):
     await world.db.execute("DELETE FROM user_roles WHERE user_id = ?", (BOSS,))
     await world.tick(Q2_REMINDER)
     await world.tick(datetime(2026, 4, 20, 9, 0, tzinfo=SHANGHAI))
-    assert len(world.send.to(ADMIN, NoticeKind.ESCALATION)) == 4
+    [digest] = world.send.digests(ADMIN)
+    assert len(digest.escalations) == 4
 
 
 async def test_a_blocked_person_is_marked_unreachable_and_the_managers_are_told(world):
@@ -260,8 +273,9 @@ async def test_a_blocked_person_is_marked_unreachable_and_the_managers_are_told(
     report = await world.tick(Q2_REMINDER)
     assert report.blocked == 2
     assert await world.db.fetchval("SELECT unreachable_at FROM users WHERE id = ?", (WANG,)) is not None
-    told = world.send.to(BOSS, NoticeKind.UNREACHABLE)
-    assert len(told) == 2 and {n.about_name for n in told} == {"小王"}
+    [digest] = world.send.digests(BOSS)  # both of his duties, in one message
+    assert len(digest.unreachable) == 2 and {(a.about.id, a.about.name) for a in digest.unreachable} == {(WANG, "小王")}
+    assert {a.reason for a in digest.unreachable} == {"blocked"} and digest.nobody == ()  # Li got them
     world.send.take()
     await world.tick(datetime(2026, 4, 6, 9, 0, tzinfo=SHANGHAI))
     assert WANG not in {n.chat_id for n in world.send.notices}  # no retrying forever
