@@ -83,6 +83,7 @@ class Services:
             max_file_mb=self.settings.inspection.max_photo_mb,
             default_language=self.settings.default_language,
             admin_ids=self.settings.admin_ids,
+            rubrics=self.rubrics,  # clause texts quoted in reminders come from the company's rubric files
         )
         report_repo = ReportRepository(self.db)
         self.reports = ReportFlow(report_repo, self.sites, self.rubrics, self.files, self.clock, self.settings)
