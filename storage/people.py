@@ -78,10 +78,11 @@ class Person:
     language: str | None
     tg_language: str | None
     grants: tuple[Grant, ...] = ()
+    registered_name: str | None = None
 
     @property
     def display_name(self) -> str:
-        return display_name(self.first_name, self.username, self.id)
+        return display_name(self.first_name, self.username, self.id, self.registered_name)
 
 
 @dataclass(frozen=True)
@@ -192,8 +193,8 @@ class AuditRepository:
     async def page(self, before_id: int | None, limit: int) -> list[AuditRow]:
         """Newest first; ``before_id`` pages back through older entries."""
         rows = await self._db.fetchall(
-            """SELECT a.*, ua.first_name AS actor_name,
-                      COALESCE(ut.first_name, st.name) AS target_name
+            """SELECT a.*, COALESCE(ua.registered_name, ua.first_name) AS actor_name,
+                      COALESCE(ut.registered_name, ut.first_name, st.name) AS target_name
                FROM audit_log a
                LEFT JOIN users ua ON ua.id = a.actor_id
                LEFT JOIN users ut ON a.target LIKE 'user:%' AND ut.id = CAST(substr(a.target, 6) AS INTEGER)
@@ -341,6 +342,7 @@ class PeopleRepository:
             language=row["language"],
             tg_language=row["tg_language"],
             grants=tuple(grants),
+            registered_name=row["registered_name"],
         )
 
     async def people(
@@ -615,6 +617,8 @@ class PeopleRepository:
             people_added = 0
             for user_id, name in changes.people:
                 people_added += await _ensure_user(conn, user_id, name, now)
+                if name:  # the name the company knows them by, kept when Telegram's first name changes
+                    await conn.execute("UPDATE users SET registered_name = ? WHERE id = ?", (name, user_id))
             added = unchanged = 0
             for user_id, role, site_name, region in changes.grants:
                 site_id = site_ids[site_name] if site_name else None

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from storage.db import Database, Row
 
 
-def display_name(first_name: str, username: str | None, user_id: int) -> str:
+def display_name(first_name: str, username: str | None, user_id: int, registered: str | None = None) -> str:
     """How a person is named in messages: first name, else @username, else their id."""
-    return first_name or (f"@{username}" if username else str(user_id))
+    return registered or first_name or (f"@{username}" if username else str(user_id))
 
 
 def display_name_sql(id_column: str = "u.id") -> str:
     """:func:`display_name` in SQL, for a ``users`` row joined as ``u`` (``id_column`` when it may be missing)."""
-    return f"COALESCE(NULLIF(u.first_name, ''), '@' || u.username, CAST({id_column} AS TEXT))"
+    named = "NULLIF(u.registered_name, ''), NULLIF(u.first_name, '')"
+    return f"COALESCE({named}, '@' || u.username, CAST({id_column} AS TEXT))"
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,11 @@ class UserRecord:
     active: bool
     roles: tuple[RoleGrant, ...]
     unreachable: bool = False  # a send answered 403 since they last wrote to the bot
+    registered_name: str | None = None  # the name an admin registered them under, kept over Telegram's
 
     @property
     def display_name(self) -> str:
-        return display_name(self.first_name, self.username, self.id)
+        return display_name(self.first_name, self.username, self.id, self.registered_name)
 
 
 class UserRepository:
@@ -127,4 +129,5 @@ def _record(row: Row, grants: list[Row]) -> UserRecord:
         active=bool(row["active"]),
         roles=tuple(RoleGrant(g["role"], g["site_id"], g["region"]) for g in grants),
         unreachable=row["unreachable_at"] is not None,
+        registered_name=row["registered_name"],
     )

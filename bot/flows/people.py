@@ -24,7 +24,8 @@ async def identify(
     roles = caller_roles([g.role for g in known.roles] if known else [], user_id, settings.admin_ids)
     # Admins named in the config are always active: the config is the way back in.
     active = (known.active if known else True) or user_id in settings.admin_ids
-    return Caller(user_id=user_id, name=first_name or str(user_id), lang=lang, roles=roles, active=active)
+    name = (known.registered_name if known else None) or first_name or str(user_id)
+    return Caller(user_id=user_id, name=name, lang=lang, roles=roles, active=active)
 
 
 async def set_language(users: UserRepository, clock: Clock, caller: Caller, lang: str) -> Caller:

@@ -125,3 +125,18 @@ async def test_only_admins_import(bot: BotUnderTest):
     await manager.send_document(b"Telegram ID,role\n1,admin\n", "people.csv", "text/csv")
     assert "没有保存" in (await manager.wait_reply()).text
     assert await bot.services.db.fetchval("SELECT COUNT(*) FROM user_roles WHERE role = 'admin'") == 0
+
+
+async def test_an_imported_name_stays_when_the_person_writes_under_another(bot: BotUnderTest):
+    await bot.add_site("阳光花园", region="华东")
+    admin = bot.api.person(ADMIN_ID, "老板")
+    await admin.send_command("import")
+    await admin.wait_text("Telegram ID")
+    await admin.send_document("项目,Telegram ID,姓名,角色\n阳光花园,7201,王芳,项目客服\n".encode(), "p.csv", "text/csv")
+    await admin.wait_text("已导入")
+    fang = bot.api.person(7201, "芳芳")  # her Telegram first name
+    await fang.send_command("start")
+    assert "王芳" in (await fang.wait_reply()).text
+    await admin.send_command("role", "7201")
+    card = await admin.wait_text("7201")
+    assert "王芳" in card.text and "芳芳" not in card.text
