@@ -2,6 +2,8 @@
 
 Echoes texts and commands, answers button presses, acknowledges photos. Run as ``python -m
 bench.echo_bot``; with ``BOT_BENCH_TIMINGS`` it records each update's handling time like the bot.
+``ECHO_TRANSPORT=aiohttp`` runs it on the bot's own transport (the fair baseline: the same HTTP
+cost per call); the default is PTB's httpx transport.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.update_processor import TimedHTTPXRequest, timed
+from bot.update_processor import TimedHTTPXRequest, TimedRequest, timed
 
 
 class TimingProcessor(BaseUpdateProcessor):
@@ -55,9 +57,10 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def main() -> None:
     timings: list[list[float]] = []
+    transport = TimedRequest if os.environ.get("ECHO_TRANSPORT") == "aiohttp" else TimedHTTPXRequest
     app = (
         ApplicationBuilder()
-        .request(TimedHTTPXRequest(connection_pool_size=256))
+        .request(transport(connection_pool_size=256))
         .token(os.environ["BOT_TOKEN"])
         .base_url(os.environ["BOT_API_BASE_URL"])
         .base_file_url(os.environ["BOT_API_FILE_URL"])
