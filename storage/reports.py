@@ -49,6 +49,15 @@ class GradeCount:
     inspections: int
     earned: float
     possible: float
+    incomplete: int = 0  # of those, below the rubric's minimum coverage
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One manager grant: every site (neither set), a region, or one site."""
+
+    site_id: int | None
+    region: str | None
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,7 @@ class SiteRank:
     possible: float
     previous_earned: float | None
     previous_possible: float | None
+    incomplete: int = 0  # inspections of the period below the rubric's minimum coverage
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,16 @@ class InspectionHead:
     percent: float | None
     grade: str | None
     veto: bool
+    # Coverage frozen at submit (migration 0007); all None for inspections submitted before it.
+    answered_count: int | None = None  # answered by the inspector (the rest marked 不适用 at submit or left open)
+    na_count: int | None = None  # 不适用, by hand or wholesale
+    clause_count: int | None = None
+    incomplete: bool | None = None  # below the rubric's minimum coverage
+    applicable: int | None = None  # answers other than 不适用: what the score stands on
+
+    @property
+    def has_coverage(self) -> bool:
+        return self.clause_count is not None
 
 
 @dataclass(frozen=True)
@@ -151,9 +171,11 @@ class DigestInspection:
     percent: float | None
     grade: str | None
     findings: int
+    incomplete: bool = False
 
 
 def _head(row: Row | sqlite3.Row) -> InspectionHead:
+    frozen = row["clause_count"] is not None
     return InspectionHead(
         id=row["id"],
         site_id=row["site_id"],
@@ -171,10 +193,18 @@ def _head(row: Row | sqlite3.Row) -> InspectionHead:
         percent=row["percent"],
         grade=row["grade"],
         veto=bool(row["veto"]),
+        answered_count=row["answered_count"],
+        na_count=row["na_count"],
+        clause_count=row["clause_count"],
+        incomplete=bool(row["incomplete"]) if frozen else None,
+        applicable=row["applicable"] if frozen else None,
     )
 
 
-_HEAD = """SELECT i.*, s.name AS site_name, s.region AS region, u.first_name AS inspector_name
+# ``applicable`` counts answer rows, not the frozen columns: when a partial submit leaves clauses
+# unanswered, answered_count - na_count and clause_count - na_count both miss it.
+_HEAD = """SELECT i.*, s.name AS site_name, s.region AS region, u.first_name AS inspector_name,
+               (SELECT COUNT(*) FROM answers a WHERE a.inspection_id = i.id AND a.answer <> 'na') AS applicable
            FROM inspections i JOIN sites s ON s.id = i.site_id LEFT JOIN users u ON u.id = i.inspector_id"""
 
 
@@ -187,11 +217,19 @@ class ReportRepository:
     async def grade_counts(self, scope: Scope, start: str, end: str) -> list[GradeCount]:
         where, params = scope.sql()
         rows = await self._db.fetchall(
-            f"""SELECT i.grade, COUNT(*) AS n, TOTAL(i.earned) AS e, TOTAL(i.possible) AS p
+            f"""SELECT i.grade, COUNT(*) AS n, TOTAL(i.earned) AS e, TOTAL(i.possible) AS p,
+                    TOTAL(i.incomplete) AS x
                 FROM inspections i WHERE {SUBMITTED}{where} GROUP BY i.grade""",
             (start, end, *params),
         )
-        return [GradeCount(row["grade"], row["n"], row["e"], row["p"]) for row in rows]
+        return [GradeCount(row["grade"], row["n"], row["e"], row["p"], int(row["x"])) for row in rows]
+
+    async def manager_grants(self, user_id: int) -> list[Grant]:
+        """The person's manager grants, to name what their numbers cover (every site, a region, a site)."""
+        rows = await self._db.fetchall(
+            "SELECT site_id, region FROM user_roles WHERE user_id = ? AND role = 'manager'", (user_id,)
+        )
+        return [Grant(row["site_id"], row["region"]) for row in rows]
 
     async def drafts(self, scope: Scope) -> int:
         where, params = scope.sql()
@@ -252,14 +290,15 @@ class ReportRepository:
                         TOTAL(CASE WHEN i.submitted_at >= ? THEN i.possible END) AS p,
                         COUNT(CASE WHEN i.submitted_at >= ? THEN 1 END) AS n,
                         SUM(CASE WHEN i.submitted_at < ? THEN i.earned END) AS pe,
-                        SUM(CASE WHEN i.submitted_at < ? THEN i.possible END) AS pp
+                        SUM(CASE WHEN i.submitted_at < ? THEN i.possible END) AS pp,
+                        TOTAL(CASE WHEN i.submitted_at >= ? THEN i.incomplete END) AS x
                     FROM inspections i WHERE {SUBMITTED}{where} GROUP BY i.site_id),
                 ranked AS (
                     SELECT per_site.*, RANK() OVER (ORDER BY e / p DESC) AS rank, COUNT(*) OVER () AS total
                     FROM per_site WHERE n > 0 AND p > 0)
                 SELECT ranked.*, s.name, s.region FROM ranked JOIN sites s ON s.id = ranked.site_id
                 ORDER BY rank, s.name LIMIT ? OFFSET ?""",
-            (start, start, start, start, start, previous_start, end, *params, limit, offset),
+            (start, start, start, start, start, start, previous_start, end, *params, limit, offset),
         )
         ranks = [
             SiteRank(
@@ -272,6 +311,7 @@ class ReportRepository:
                 row["p"],
                 row["pe"],
                 row["pp"],
+                int(row["x"]),
             )
             for row in rows
         ]
@@ -437,13 +477,18 @@ class ReportRepository:
     async def week_inspections(self, scope: Scope, start: str, end: str, limit: int) -> list[DigestInspection]:
         where, params = scope.sql()
         rows = await self._db.fetchall(
-            f"""SELECT i.id, s.name, i.percent, i.grade,
+            f"""SELECT i.id, s.name, i.percent, i.grade, i.incomplete,
                     (SELECT COUNT(*) FROM answers a WHERE a.inspection_id = i.id AND {FINDING}) AS findings
                 FROM inspections i JOIN sites s ON s.id = i.site_id
                 WHERE {SUBMITTED}{where} ORDER BY i.submitted_at LIMIT ?""",
             (start, end, *params, limit),
         )
-        return [DigestInspection(row["id"], row["name"], row["percent"], row["grade"], row["findings"]) for row in rows]
+        return [
+            DigestInspection(
+                row["id"], row["name"], row["percent"], row["grade"], row["findings"], bool(row["incomplete"])
+            )
+            for row in rows
+        ]
 
     async def week_findings(self, scope: Scope, start: str, end: str) -> tuple[int, int]:
         """(inspections, below-full answers) submitted in the period."""
@@ -496,6 +541,7 @@ class ExportReader:
         return self._rows(
             f"""SELECT i.id, s.name AS site, s.region, u.first_name AS inspector, i.edition, i.started_at,
                     i.submitted_at, i.earned, i.possible, i.percent, i.grade, i.veto,
+                    i.answered_count, i.na_count, i.clause_count, i.incomplete,
                     (SELECT COUNT(*) FROM answers a WHERE a.inspection_id = i.id AND {FINDING}) AS findings,
                     (SELECT COUNT(*) FROM photos p WHERE p.inspection_id = i.id) AS photos
                 FROM inspections i JOIN sites s ON s.id = i.site_id LEFT JOIN users u ON u.id = i.inspector_id

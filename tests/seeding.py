@@ -47,8 +47,13 @@ async def seed_inspection(
     files: FileStore | None = None,
     status: str = "submitted",
     minutes: int = 40,
+    coverage: bool = True,
 ) -> Seeded:
-    """One inspection with its answers, notes and photos (bytes stored in ``files``), in one transaction."""
+    """One inspection with its answers, notes and photos (bytes stored in ``files``), in one transaction.
+
+    A submitted one gets its coverage frozen as a submit does (migration 0007): answered, 不适用, clauses
+    and incomplete (the rubric's ``min_coverage``); ``coverage=False`` leaves them NULL, like an
+    inspection submitted before that migration."""
     notes, photos = notes or {}, photos or {}
     report = score_inspection(rubric, dict(answers), evidence=set(notes) | set(photos))
     grade = report.grade or rubric.scoring.failing_grade
@@ -59,6 +64,12 @@ async def seed_inspection(
         if status == "submitted"
         else (None, None, None, None, None, 0)
     )
+    frozen = status == "submitted" and coverage
+    coverage_fields = (
+        (len(answers), len(report.not_applicable), report.clause_count, int(report.incomplete))
+        if frozen
+        else (None, None, None, 0)
+    )
     async with db.write() as conn:
         await conn.execute(
             """INSERT OR IGNORE INTO rubric_versions (content_hash, rubric_id, edition, title, snapshot, first_seen_at)
@@ -67,9 +78,20 @@ async def seed_inspection(
         )
         cursor = await conn.execute(
             """INSERT INTO inspections (site_id, inspector_id, rubric_hash, edition, status, started_at, updated_at,
-                   submitted_at, earned, possible, percent, grade, veto)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (site_id, inspector_id, rubric.content_hash, rubric.edition, status, started, done, *submitted_fields),
+                   submitted_at, earned, possible, percent, grade, veto, answered_count, na_count, clause_count,
+                   incomplete)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                site_id,
+                inspector_id,
+                rubric.content_hash,
+                rubric.edition,
+                status,
+                started,
+                done,
+                *submitted_fields,
+                *coverage_fields,
+            ),
         )
         inspection_id = cursor.lastrowid
         assert inspection_id is not None

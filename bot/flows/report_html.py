@@ -18,7 +18,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.flows.reports import InspectionReport
-from bot.i18n import TEMPLATES_DIR
+from bot.i18n import TEMPLATES_DIR, english_label
 from config.settings import LANGUAGES
 from storage.files import FileStore
 
@@ -48,6 +48,10 @@ def _env() -> Environment:
 
 
 def _script(text: str, lang: str) -> str:
+    """Rubric labels as the chat texts show them (bot.i18n): Traditional characters for zh-hant, and
+    English terms for grades, sections, categories and codes in English (clause texts stay Chinese)."""
+    if lang == "en":
+        return english_label(text)
     if lang != "zh-hant":
         return text
     from rubric.script import to_traditional

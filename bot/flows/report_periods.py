@@ -65,26 +65,38 @@ def _local_midnight(day: date, tz: ZoneInfo) -> str:
 
 @dataclass(frozen=True)
 class DigestWeek:
-    """The week a digest covers: the seven days before its scheduled moment."""
+    """The week a digest covers: the seven whole local days before the day of its scheduled moment.
+
+    Whole days, so the window is exactly what the header names (``first_day`` to ``last_day``). A
+    window ending at the moment itself (Monday 09:00) took in the digest day's early hours while the
+    header ended the day before, and left out the same hours a week earlier. An inspection submitted
+    on the digest day before the moment is in the next week's digest; none is in two or in none.
+    """
 
     moment: datetime  # aware, in the configured zone
     key: str  # ISO week of the moment, e.g. 2026-W19: one digest per manager and key
 
     @property
-    def start(self) -> str:
-        return iso(self.moment - timedelta(days=7))
-
-    @property
-    def end(self) -> str:
-        return iso(self.moment)
-
-    @property
     def first_day(self) -> date:
-        return (self.moment - timedelta(days=7)).date()
+        return self.moment.date() - timedelta(days=7)
 
     @property
     def last_day(self) -> date:
-        return (self.moment - timedelta(days=1)).date()
+        return self.moment.date() - timedelta(days=1)
+
+    @property
+    def start(self) -> str:
+        return _local_midnight(self.first_day, self._zone)
+
+    @property
+    def end(self) -> str:
+        return _local_midnight(self.moment.date(), self._zone)
+
+    @property
+    def _zone(self) -> ZoneInfo:
+        zone = self.moment.tzinfo
+        assert isinstance(zone, ZoneInfo), "a digest moment is made in the configured zone"
+        return zone
 
 
 def latest_digest_week(now: datetime, tz: ZoneInfo, weekday: int, at: time) -> DigestWeek:

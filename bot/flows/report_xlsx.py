@@ -30,7 +30,7 @@ from storage.reports import ExportReader, Scope
 SHEETS = ("inspections", "answers", "categories", "duties")
 # Column widths in characters (a CJK character counts about two).
 WIDTHS: dict[str, tuple[int, ...]] = {
-    "inspections": (10, 22, 12, 14, 8, 18, 18, 10, 10, 10, 10, 10, 10, 10),
+    "inspections": (10, 22, 12, 14, 8, 18, 18, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10),
     "answers": (10, 22, 18, 8, 10, 24, 12, 8, 8, 10, 18, 50, 8),
     "categories": (10, 22, 18, 8, 10, 24, 10, 10, 10),
     "duties": (22, 40, 14, 18, 12, 18),
@@ -151,6 +151,11 @@ def _inspection_rows(rows: Iterable[Any], tz: ZoneInfo, script: Callable[[str], 
             "✔" if row["veto"] else "",
             row["findings"],
             row["photos"],
+            # Coverage frozen at submit: blank for inspections submitted before it was recorded.
+            row["answered_count"],
+            row["na_count"],
+            row["clause_count"],
+            "✔" if row["clause_count"] is not None and row["incomplete"] else "",
         )
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,13 +22,14 @@ from bot.flows.access import Caller, Role
 from bot.flows.errors import Refusal, RefusedError
 from bot.flows.report_periods import Quarter
 from config.settings import Settings
-from rubric.model import Answer, Clause, GradeBand, Rubric
+from rubric.model import Answer, Category, Clause, GradeBand, Rubric
 from rubric.registry import RubricRegistry
 from rubric.scoring import ScoreReport, grade_for, percent_of, score_inspection
 from rubric.script import to_simplified
 from storage.files import FileStore
 from storage.reports import (
     Evidence,
+    Grant,
     InspectionHead,
     PartScore,
     ReportRepository,
@@ -39,6 +42,9 @@ WEAK_PAGE = 8
 PENDING_PAGE = 30
 SUMMARY_PENDING = 8  # uninspected sites named on the summary itself; the rest behind a button
 WEAKEST_CATEGORIES = 3
+WEAKEST_LISTED = 6  # categories named under "weakest" at most, ties included; the rest of a tie is counted
+SCOPE_NAMES = 2  # regions and sites named in a score's label; more are counted instead
+SITE_PAGE = 10  # sites per page of a bare /site
 TREND_QUARTERS = 6
 SITE_MATCHES = 8
 MANAGERS = ("manager",)
@@ -62,8 +68,46 @@ class ReportRefusedError(RefusedError):
 @dataclass(frozen=True)
 class CategoryLine:
     category_id: str
+    label: str  # "(一)制度建设": unique only inside its section
+    percent: float | None
+    code: str = ""  # "一(一)": with the title, names the category on lists that mix sections
+    title: str = ""
+
+    @property
+    def below_full(self) -> bool:
+        return self.percent is not None and self.percent < 100.0
+
+
+@dataclass(frozen=True)
+class SectionLine:
+    """A section's score with its categories, for lists grouped under 一、/二、 headings."""
+
     label: str
     percent: float | None
+    categories: tuple[CategoryLine, ...]
+
+
+@dataclass(frozen=True)
+class WeakGroup:
+    """Categories tied at one score as shown (one decimal); one category when there is no tie."""
+
+    rank: int  # 1 + how many categories score lower
+    percent: float | None
+    categories: tuple[CategoryLine, ...]  # the ones named
+    more: int = 0  # tied too, but not named (the list stays one screen)
+
+    @property
+    def tied(self) -> int:
+        return len(self.categories) + self.more
+
+
+@dataclass(frozen=True)
+class ScopeName:
+    """What a manager's figures cover, to label them: the company, named regions or sites, or a count."""
+
+    kind: str  # "company" | "named" | "sites"
+    names: tuple[str, ...] = ()
+    sites: int = 0
 
 
 @dataclass(frozen=True)
@@ -85,7 +129,14 @@ class Summary:
     sites_inspected: int
     uninspected: tuple[str, ...]  # the first few names
     uninspected_count: int
-    weakest: tuple[CategoryLine, ...]
+    weakest: tuple[WeakGroup, ...]
+    scope: ScopeName = ScopeName("company")
+    incomplete: int = 0  # inspections below the rubric's minimum coverage
+
+    @property
+    def weakest_categories(self) -> tuple[CategoryLine, ...]:
+        """The categories named under "weakest", in the order shown (one drill-down button each)."""
+        return tuple(line for group in self.weakest for line in group.categories)
 
 
 @dataclass(frozen=True)
@@ -98,6 +149,7 @@ class RankLine:
     grade: str | None
     change: float | None  # percentage points since the quarter before; None: not scored then
     inspections: int
+    incomplete: int = 0  # of the quarter's inspections, below the rubric's minimum coverage
 
 
 @dataclass(frozen=True)
@@ -112,6 +164,10 @@ class Page:
 @dataclass(frozen=True)
 class RankingPage(Page):
     lines: tuple[RankLine, ...]
+
+    @property
+    def any_incomplete(self) -> bool:
+        return any(line.incomplete for line in self.lines)
 
 
 @dataclass(frozen=True)
@@ -138,6 +194,16 @@ class PendingPage(Page):
 
 
 @dataclass(frozen=True)
+class SitePage:
+    """One page of the sites a manager sees, for a bare /site."""
+
+    sites: tuple[Site, ...]
+    page: int  # 0-based
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
 class FindingView:
     code: str
     text: str
@@ -158,7 +224,7 @@ class SiteView:
     site: Site
     latest: InspectionHead | None
     latest_local: str  # submitted_at in the configured zone, for display
-    categories: tuple[CategoryLine, ...]
+    sections: tuple[SectionLine, ...]
     findings: tuple[FindingView, ...]
     evidence: Evidence | None
     trend: tuple[TrendPoint, ...]
@@ -167,6 +233,10 @@ class SiteView:
     @property
     def scored_trend(self) -> tuple[TrendPoint, ...]:
         return tuple(point for point in self.trend if point.percent is not None)
+
+    @property
+    def categories(self) -> tuple[CategoryLine, ...]:
+        return tuple(line for section in self.sections for line in section.categories)
 
 
 @dataclass(frozen=True)
@@ -217,6 +287,14 @@ class InspectionReport:
     findings: tuple[ClauseView, ...]
     evidence: Evidence
 
+    @property
+    def marked_na(self) -> int:
+        """Clauses left unanswered and marked 不适用 wholesale at submit (0 for inspections from before 0007)."""
+        head = self.head
+        if head.clause_count is None or head.answered_count is None:
+            return 0
+        return max(head.clause_count - head.answered_count - len(self.score.unanswered), 0)
+
 
 @dataclass
 class ReportFlow:
@@ -242,6 +320,12 @@ class ReportFlow:
         if scope.empty:
             raise ReportRefusedError("no_sites")
         return scope
+
+    async def scope_name(self, caller: Caller) -> ScopeName:
+        """Whose score a summary shows: a regional manager's is their region's, not the company's."""
+        if Role.ADMIN in caller.roles:
+            return ScopeName("company")
+        return name_scope(await self.repo.manager_grants(caller.user_id), await self.visible_sites(caller))
 
     # -- periods --------------------------------------------------------------------------------
 
@@ -275,13 +359,16 @@ class ReportFlow:
     def _bands(self) -> tuple[GradeBand, ...]:
         return self._reference().scoring.grades
 
-    def _category_label(self, category_id: str) -> str:
+    def _category(self, category_id: str) -> Category | None:
         for rubric in (self._reference(), *self.rubrics.versions()):
             try:
-                return rubric.category(category_id).label
+                return rubric.category(category_id)
             except KeyError:
                 continue
-        return category_id
+        return None
+
+    def _category_line(self, category_id: str, percent: float | None) -> CategoryLine:
+        return category_line(self._category(category_id), category_id, percent)
 
     def _clause(self, clause_id: str, edition: int) -> Clause | None:
         candidates: list[Rubric] = []
@@ -307,9 +394,7 @@ class ReportFlow:
 
     def _categories(self, parts: list[PartScore]) -> list[CategoryLine]:
         lines = [
-            CategoryLine(part.key, self._category_label(part.key), percent_of(part.earned, part.possible))
-            for part in parts
-            if part.possible > 0
+            self._category_line(part.key, percent_of(part.earned, part.possible)) for part in parts if part.possible > 0
         ]
         return sorted(lines, key=lambda line: _category_order(line.category_id))
 
@@ -329,7 +414,6 @@ class ReportFlow:
         uninspected, uninspected_count = await self.repo.uninspected_sites(scope, start, end, SUMMARY_PENDING)
         sites_total = await self.repo.active_sites(scope)
         categories = self._categories(await self.repo.category_scores(scope, start, end))
-        weakest = sorted(categories, key=lambda line: (line.percent, _category_order(line.category_id)))
         return Summary(
             quarter=quarter,
             is_current=quarter == self.current_quarter(),
@@ -342,7 +426,9 @@ class ReportFlow:
             sites_inspected=sites_total - uninspected_count,
             uninspected=tuple(site.name for site in uninspected),
             uninspected_count=uninspected_count,
-            weakest=tuple(weakest[:WEAKEST_CATEGORIES]),
+            weakest=weakest_groups(categories),
+            scope=await self.scope_name(caller),
+            incomplete=sum(c.incomplete for c in counts),
         )
 
     async def pending_sites(self, caller: Caller, quarter: Quarter, page: int) -> PendingPage:
@@ -391,6 +477,7 @@ class ReportFlow:
                     grade_for(percent, bands),
                     change,
                     rank.inspections,
+                    rank.incomplete,
                 )
             )
         return RankingPage(quarter, page, pages, total, page * RANKING_PAGE, tuple(lines))
@@ -419,7 +506,7 @@ class ReportFlow:
                     row.partials,
                 )
             )
-        category = CategoryLine(category_id, self._category_label(category_id), None) if category_id else None
+        category = self._category_line(category_id, None) if category_id else None
         return WeakPage(
             quarter,
             page,
@@ -436,6 +523,15 @@ class ReportFlow:
     async def find_sites(self, caller: Caller, query: str) -> list[Site]:
         visible = await self.visible_sites(caller)
         return match_sites(visible, query)
+
+    async def site_page(self, caller: Caller, page: int) -> SitePage:
+        """A page of the sites the manager sees, by name: what a bare /site offers to choose from."""
+        sites = await self.visible_sites(caller)
+        if not sites:
+            raise ReportRefusedError("no_sites")
+        pages = _pages(len(sites), SITE_PAGE)
+        page = min(max(page, 0), pages - 1)  # an old button past the end shows the last page
+        return SitePage(tuple(sites[page * SITE_PAGE : (page + 1) * SITE_PAGE]), page, pages, len(sites))
 
     async def visible_site(self, caller: Caller, site_id: int) -> Site:
         for site in await self.visible_sites(caller):
@@ -458,13 +554,25 @@ class ReportFlow:
         if latest is None:
             return SiteView(site, None, "", (), (), None, trend, change)
         rubric = await self._rubric_of(latest.rubric_hash)
-        findings = await self.repo.findings(latest.id)
-        notes = await self.repo.notes(latest.id, [f.clause_id for f in findings])
-        photos = await self.repo.photo_counts(latest.id)
+        return SiteView(
+            site,
+            latest,
+            self._local(latest.submitted_at),
+            section_lines(rubric, await self.repo.inspection_categories(latest.id)),
+            await self._finding_views(latest.id, rubric),
+            await self.repo.evidence(latest.id),
+            trend,
+            change,
+        )
+
+    async def _finding_views(self, inspection_id: int, rubric: Rubric) -> tuple[FindingView, ...]:
+        findings = await self.repo.findings(inspection_id)
+        notes = await self.repo.notes(inspection_id, [f.clause_id for f in findings])
+        photos = await self.repo.photo_counts(inspection_id)
         by_clause: dict[str, list[str]] = {}
         for note in notes:
             by_clause.setdefault(note.clause_id, []).append(note.text)
-        views = [
+        return tuple(
             FindingView(
                 rubric.clause(f.clause_id).code if rubric.has_clause(f.clause_id) else f.clause_id,
                 rubric.clause(f.clause_id).text if rubric.has_clause(f.clause_id) else "",
@@ -473,29 +581,16 @@ class ReportFlow:
                 photos.get(f.clause_id, 0),
             )
             for f in sorted(findings, key=lambda f: _clause_order(rubric, f.clause_id))
-        ]
-        categories = [
-            CategoryLine(part.key, _label_in(rubric, part.key), percent_of(part.earned, part.possible))
-            for part in await self.repo.inspection_categories(latest.id)
-            if part.possible > 0
-        ]
-        categories.sort(key=lambda line: _category_order(line.category_id))
-        return SiteView(
-            site,
-            latest,
-            self._local(latest.submitted_at),
-            tuple(categories),
-            tuple(views),
-            await self.repo.evidence(latest.id),
-            trend,
-            change,
         )
 
-    async def trend_png(self, view: SiteView, title: str, no_data: str) -> bytes:
+    async def trend_png(
+        self, view: SiteView, title: str, no_data: str, grade_label: Callable[[str], str] = str
+    ) -> bytes:
+        """``grade_label`` names a grade in the reader's language (the bands are drawn on the chart)."""
         from bot.flows.report_chart import trend_chart
 
         points = [(point.quarter.label, point.percent) for point in view.trend]
-        bands = [(band.label, band.min_percent) for band in self._bands() if band.min_percent > 0]
+        bands = [(grade_label(band.label), band.min_percent) for band in self._bands() if band.min_percent > 0]
         return await asyncio.to_thread(trend_chart, points, title, bands, no_data)
 
     # -- /report --------------------------------------------------------------------------------
@@ -638,11 +733,80 @@ def _clause_order(rubric: Rubric, clause_id: str) -> int:
     return rubric.index_of(clause_id) if rubric.has_clause(clause_id) else 10**6
 
 
-def _label_in(rubric: Rubric, category_id: str) -> str:
+def category_line(category: Category | None, category_id: str, percent: float | None) -> CategoryLine:
+    if category is None:  # a category no known rubric has any more: its id is all there is
+        return CategoryLine(category_id, category_id, percent, category_id, "")
+    return CategoryLine(category_id, category.label, percent, category.code, category.title)
+
+
+def section_lines(rubric: Rubric, parts: list[PartScore]) -> tuple[SectionLine, ...]:
+    """Category scores under their sections (rubric order); inside a section the weakest come first,
+    so what needs work is read first. Sections sum their categories' points and divide once."""
+    by_section: dict[str, list[PartScore]] = {}
+    for part in parts:
+        if part.possible > 0:
+            by_section.setdefault(part.key.split(".")[0], []).append(part)
+    sections = []
+    for section_id in sorted(by_section, key=_category_order):
+        scored = by_section[section_id]
+        lines = [
+            category_line(_category_in(rubric, part.key), part.key, percent_of(part.earned, part.possible))
+            for part in scored
+        ]
+        lines.sort(
+            key=lambda line: (line.percent if line.percent is not None else 101.0, _category_order(line.category_id))
+        )
+        earned, possible = math.fsum(p.earned for p in scored), math.fsum(p.possible for p in scored)
+        sections.append(SectionLine(_section_label(rubric, section_id), percent_of(earned, possible), tuple(lines)))
+    return tuple(sections)
+
+
+def weakest_groups(categories: list[CategoryLine]) -> tuple[WeakGroup, ...]:
+    """The weakest categories grouped by the score shown: whole ties, never a cut through one by rubric
+    order. Groups are taken until WEAKEST_CATEGORIES are covered; a tie longer than the room left on
+    the list names what fits and counts the rest."""
+    scored = sorted(
+        (line for line in categories if line.percent is not None),
+        key=lambda line: (round(line.percent or 0.0, 1), _category_order(line.category_id)),
+    )
+    groups: list[WeakGroup] = []
+    covered = 0
+    for shown, tied in itertools.groupby(scored, key=lambda line: round(line.percent or 0.0, 1)):
+        if covered >= WEAKEST_CATEGORIES:
+            break
+        members = list(tied)
+        room = max(WEAKEST_LISTED - sum(len(g.categories) for g in groups), 1)
+        groups.append(WeakGroup(covered + 1, shown, tuple(members[:room]), max(len(members) - room, 0)))
+        covered += len(members)
+    return tuple(groups)
+
+
+def name_scope(grants: list[Grant], visible: list[Site]) -> ScopeName:
+    """The company for a grant of every site; else the granted regions and sites by name (a site inside
+    a granted region is not named again), or how many sites when that would be a long list."""
+    if any(grant.site_id is None and grant.region is None for grant in grants):
+        return ScopeName("company")
+    regions = sorted({grant.region for grant in grants if grant.region})
+    granted = {grant.site_id for grant in grants if grant.site_id is not None}
+    sites = [site.name for site in visible if site.id in granted and site.region not in regions]
+    names = (*regions, *sites)
+    if 0 < len(names) <= SCOPE_NAMES:
+        return ScopeName("named", names, len(visible))
+    return ScopeName("sites", (), len(visible))
+
+
+def _category_in(rubric: Rubric, category_id: str) -> Category | None:
     try:
-        return rubric.category(category_id).label
+        return rubric.category(category_id)
     except KeyError:
-        return category_id
+        return None
+
+
+def _section_label(rubric: Rubric, section_id: str) -> str:
+    try:
+        return rubric.section(section_id).label
+    except KeyError:
+        return section_id
 
 
 def _normalised(text: str) -> str:

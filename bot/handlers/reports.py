@@ -4,6 +4,7 @@ Logic lives in bot.flows.reports. Callback data (checked against the database on
   rs:<quarter>                 summary          rk:<quarter>:<page>   ranking page
   rw:<quarter>:<page>[:<cat>]  weak clauses     rn:<quarter>:<page>   sites not inspected
   rx:<quarter|all>             Excel export     rv:<site>             a site's view
+  rl:<page>                    the sites to choose from (a bare /site)
   rp:<inspection>              full report (also under submit notices: :func:`report_button`)
   rz                           the page number between paging arrows (does nothing)
 A quarter is written ``2026Q2``.
@@ -26,7 +27,7 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler, Com
 from bot.flows.access import Role
 from bot.flows.report_digest import Digest
 from bot.flows.report_periods import Quarter
-from bot.flows.reports import SITE_MATCHES, RankingPage, ReportRefusedError, Summary, WeakPage
+from bot.flows.reports import SITE_MATCHES, RankingPage, ReportRefusedError, SitePage, Summary, WeakPage
 from bot.handlers.base import ID, PAGE, Turn, guarded, showing_progress
 from bot.handlers.router import router_of
 from bot.i18n import Texts
@@ -99,7 +100,7 @@ def summary_keyboard(turn: Turn, summary: Summary) -> InlineKeyboardMarkup:
             Button(turn.label("reports.btn_weak"), callback_data=f"rw:{q}:0"),
         ]
     ]
-    for line in summary.weakest:
+    for line in summary.weakest_categories:
         rows.append([Button(turn.label("reports.btn_category", c=line), callback_data=f"rw:{q}:0:{line.category_id}")])
     second = []
     if summary.uninspected_count:
@@ -215,17 +216,29 @@ async def on_weak(turn: Turn) -> None:
 @guarded(MANAGERS)
 async def site_command(turn: Turn) -> None:
     query = _argument(turn)
-    if not query:
-        sites = await turn.services.reports.visible_sites(turn.caller)
-        if not sites:
-            raise ReportRefusedError("no_sites")
-        if len(sites) <= SITE_MATCHES:
-            await _choose_site(turn, "", sites)
-            return
-        await turn.services.pending.set(turn.caller.user_id, SITE_QUERY, "", turn.now())
-        await turn.say("reports.site_usage")
+    if query:
+        await _find_site(turn, query)
         return
-    await _find_site(turn, query)
+    # No name: offer the sites as buttons, and take a typed name too (quicker among many sites).
+    page = await turn.services.reports.site_page(turn.caller, 0)
+    await turn.services.pending.set(turn.caller.user_id, SITE_QUERY, "", turn.now())
+    await turn.say("reports.site_pick", markup=site_page_keyboard(page), p=page)
+
+
+@guarded(MANAGERS)
+async def on_site_page(turn: Turn) -> None:
+    page = await turn.services.reports.site_page(turn.caller, int(_parts(turn)[1]))
+    await turn.answer()
+    await turn.edit("reports.site_pick", markup=site_page_keyboard(page), p=page)
+
+
+def site_page_keyboard(page: SitePage) -> InlineKeyboardMarkup:
+    rows = [
+        [Button(site.name, callback_data=f"rv:{site.id}") for site in pair if site is not None]
+        for pair in _pairs(page.sites)
+    ]
+    rows += _pager(page.page, page.pages, lambda p: f"rl:{p}").inline_keyboard
+    return InlineKeyboardMarkup(rows)
 
 
 async def _find_site(turn: Turn, query: str) -> None:
@@ -253,7 +266,10 @@ async def send_site_view(turn: Turn, site_id: int) -> None:
     if view.scored_trend:
         await turn.context.bot.send_chat_action(turn.chat_id, ChatAction.UPLOAD_PHOTO)
         png = await flow.trend_png(
-            view, turn.label("reports.chart_title", name=view.site.name), turn.label("reports.chart_no_data")
+            view,
+            turn.label("reports.chart_title", name=view.site.name),
+            turn.label("reports.chart_no_data"),
+            lambda grade: turn.label("reports.grade_name", grade=grade),
         )
         await turn.context.bot.send_photo(
             turn.chat_id, png, caption=turn.text("reports.trend_line", v=view), reply_markup=markup
@@ -265,6 +281,10 @@ async def on_site(turn: Turn) -> None:
     site_id = int(_parts(turn)[1])
     await turn.services.reports.visible_site(turn.caller, site_id)
     await turn.answer()
+    # A site chosen by button answers a bare /site: later free text is no longer a site search.
+    pending = await turn.services.pending.get(turn.caller.user_id)
+    if pending is not None and pending.kind == SITE_QUERY:
+        await turn.services.pending.clear(turn.caller.user_id)
     await send_site_view(turn, site_id)
 
 
@@ -450,6 +470,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_pending, pattern=rf"^rn:{_QUARTER}:{PAGE}$"))
     app.add_handler(CallbackQueryHandler(on_export, pattern=rf"^rx:({_QUARTER}|all)$"))
     app.add_handler(CallbackQueryHandler(on_site, pattern=rf"^rv:{ID}$"))
+    app.add_handler(CallbackQueryHandler(on_site_page, pattern=rf"^rl:{PAGE}$"))
     app.add_handler(CallbackQueryHandler(on_report, pattern=rf"^rp:{ID}$"))
     app.add_handler(CallbackQueryHandler(on_noop, pattern=f"^{NOOP}$"))
     # First in line: it only claims a text while a bare /site waits for a name.

@@ -40,7 +40,9 @@ def test_the_digest_week_is_the_seven_days_before_the_moment():
     tz = Settings().tz
     week = latest_digest_week(datetime(2026, 11, 18, 2, tzinfo=UTC), tz, 0, time(9, 0))
     assert week.key == "2026-W47" and week.first_day.isoformat() == "2026-11-09"
-    assert week.last_day.isoformat() == "2026-11-15" and week.end == "2026-11-16T01:00:00+00:00"
+    # The window is the days the header names, midnight to midnight in Shanghai (UTC+8).
+    assert week.last_day.isoformat() == "2026-11-15"
+    assert (week.start, week.end) == ("2026-11-08T16:00:00+00:00", "2026-11-15T16:00:00+00:00")
     before = latest_digest_week(datetime(2026, 11, 16, 0, 59, tzinfo=UTC), tz, 0, time(9, 0))
     assert before.key == "2026-W46"  # Monday 08:59 in Shanghai: last week's moment is still the latest
 

@@ -11,7 +11,7 @@ import pytest
 from bot.flows.access import Caller, Role
 from bot.flows.errors import RefusedError
 from bot.flows.report_periods import Quarter
-from bot.flows.reports import RANKING_PAGE, ReportRefusedError, match_sites
+from bot.flows.reports import RANKING_PAGE, ReportRefusedError, ScopeName, match_sites
 from config.settings import Settings
 from rubric.scoring import grade_for, percent_of
 from storage.sites import Site, SiteRepository
@@ -54,8 +54,11 @@ async def test_summary_sums_points_not_percentages(setup):
     assert [g.grade for g in summary.grades][:4] == ["优秀", "良好", "合格", "不合格"]
     assert set(summary.uninspected) == {"滨江壹号", "未来城"} and summary.uninspected_count == 2
     assert summary.sites_total == 6 and summary.sites_inspected == 4
-    assert len(summary.weakest) == 3
-    assert summary.weakest[0].percent <= summary.weakest[1].percent <= summary.weakest[2].percent
+    # Two single weakest categories, then four tied at the third place: the tie is not cut.
+    assert [(g.rank, g.tied) for g in summary.weakest] == [(1, 1), (2, 1), (3, 4)]
+    assert [g.percent for g in summary.weakest] == sorted(g.percent for g in summary.weakest)
+    assert len(summary.weakest_categories) == 6
+    assert summary.scope == ScopeName("company") and summary.incomplete == 0
     assert summary.is_current
 
 
