@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from storage.db import Database, Row
+from storage.users import display_name_sql
 
 SUBMITTED = "i.status = 'submitted' AND i.submitted_at >= ? AND i.submitted_at < ?"
 FINDING = "a.answer IN ('partial', 'fail')"
@@ -203,7 +204,8 @@ def _head(row: Row | sqlite3.Row) -> InspectionHead:
 
 # ``applicable`` counts answer rows, not the frozen columns: when a partial submit leaves clauses
 # unanswered, answered_count - na_count and clause_count - na_count both miss it.
-_HEAD = """SELECT i.*, s.name AS site_name, s.region AS region, u.first_name AS inspector_name,
+INSPECTOR_NAME = display_name_sql("i.inspector_id")  # the registered name over Telegram's first name
+_HEAD = f"""SELECT i.*, s.name AS site_name, s.region AS region, {INSPECTOR_NAME} AS inspector_name,
                (SELECT COUNT(*) FROM answers a WHERE a.inspection_id = i.id AND a.answer <> 'na') AS applicable
            FROM inspections i JOIN sites s ON s.id = i.site_id LEFT JOIN users u ON u.id = i.inspector_id"""
 
@@ -539,7 +541,7 @@ class ExportReader:
     def inspections(self, scope: Scope, start: str, end: str) -> Iterator[sqlite3.Row]:
         where, params = scope.sql()
         return self._rows(
-            f"""SELECT i.id, s.name AS site, s.region, u.first_name AS inspector, i.edition, i.started_at,
+            f"""SELECT i.id, s.name AS site, s.region, {INSPECTOR_NAME} AS inspector, i.edition, i.started_at,
                     i.submitted_at, i.earned, i.possible, i.percent, i.grade, i.veto,
                     i.answered_count, i.na_count, i.clause_count, i.incomplete,
                     (SELECT COUNT(*) FROM answers a WHERE a.inspection_id = i.id AND {FINDING}) AS findings,
