@@ -82,8 +82,7 @@ async def duty_for(turn: Turn, card: ClauseCard) -> DutyClauseStatus | None:
 
 async def present(turn: Turn, card: ClauseCard, **header: Any) -> None:
     """Show ``card``: in place when the press came from the live card, else as a new live card."""
-    query = turn.update.callback_query
-    pressed = query.message.message_id if query and isinstance(query.message, Message) else None
+    pressed = _pressed(turn)
     if pressed is not None and pressed == card.live_message_id:
         duty = await duty_for(turn, card)
         await turn.edit("inspect.card", card_keyboard(turn, card, duty), card=card, duty=duty, **header)

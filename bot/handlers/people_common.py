@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message
-from telegram.error import BadRequest
+from telegram import InlineKeyboardMarkup
 
 from bot.flows.paging import KEYBOARD_BUDGET, MESSAGE_BUDGET, utf16_len
 from bot.handlers.base import Turn
@@ -41,12 +40,5 @@ def labels_fit(labels: Iterable[str]) -> bool:
 
 async def show(turn: Turn, key: str, markup: InlineKeyboardMarkup | None = None, **values: Any) -> None:
     """Answer a button by editing its message; a command, or a button on a message that can no
-    longer be edited (too old, deleted), with a new message."""
-    query = turn.update.callback_query
-    if query is not None and isinstance(query.message, Message):
-        try:
-            await turn.edit(key, markup, **values)
-            return
-        except BadRequest:
-            pass
-    await turn.say(key, markup, **values)
+    longer be edited (too old, deleted), with a new message (what ``Turn.edit`` does)."""
+    await turn.edit(key, markup, **values)
