@@ -96,7 +96,6 @@ async def test_errors_are_logged_and_reported_briefly(bot: BotUnderTest, caplog)
     reply = await admin.wait_reply()
     assert "something went wrong" in reply.text and "Traceback" not in reply.text
     assert any("failed to handle an update" in r.getMessage() for r in caplog.records)
-    bot.app = None  # already closed; skip the fixture's shutdown of the database
 
 
 async def test_a_429_answer_is_retried_after_retry_after(bot: BotUnderTest):
