@@ -13,11 +13,11 @@ from typing import Any
 
 import aiohttp
 from aiohttp import hdrs
-from aiohttp.helpers import get_env_proxy_for_url
-from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
-from yarl import URL
+
+from bot.private_aiohttp import env_proxy_for
+from bot.private_ptb import DefaultValue
 
 _DEFAULT = BaseRequest.DEFAULT_NONE
 
@@ -42,7 +42,7 @@ class AiohttpRequest(BaseRequest):
         self._connect_timeout = connect_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
-        self._proxies: dict[str, dict[str, Any]] = {}  # origin -> proxy arguments, see _proxy_for
+        self._proxies: dict[str, dict[str, Any]] = {}  # origin -> proxy arguments, see proxy_for
 
     @property
     def read_timeout(self) -> float | None:
@@ -85,7 +85,7 @@ class AiohttpRequest(BaseRequest):
         timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
         try:
             async with self._session.request(
-                method, url, data=_body(fields, files), timeout=timeout, **self._proxy_for(url)
+                method, url, data=_body(fields, files), timeout=timeout, **self.proxy_for(url)
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:
@@ -93,7 +93,12 @@ class AiohttpRequest(BaseRequest):
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
 
-    def _proxy_for(self, url: str) -> dict[str, Any]:
+    @property
+    def open_session(self) -> aiohttp.ClientSession | None:
+        """The session while it is open: downloads reuse its connections to the Bot API."""
+        return self._session if self._session is not None and not self._session.closed else None
+
+    def proxy_for(self, url: str) -> dict[str, Any]:
         """HTTPS_PROXY / HTTP_PROXY / NO_PROXY, honoured as PTB's httpx transport does.
 
         Where api.telegram.org is only reachable through a proxy, that is how the bot gets there.
@@ -108,7 +113,7 @@ class AiohttpRequest(BaseRequest):
 
 def _proxy_arguments(url: str) -> dict[str, Any]:
     try:
-        proxy, auth = get_env_proxy_for_url(URL(url))
+        proxy, auth = env_proxy_for(url)
     except LookupError:
         return {}
     if auth is None:

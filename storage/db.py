@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from storage.migrate import latest_version, migrate
+from storage.private_aiosqlite import run_on_connection_thread
 
 Row = aiosqlite.Row
 T = TypeVar("T")
@@ -60,13 +61,12 @@ class Database:
 
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Several reads in a single trip to aiosqlite's thread."""
-        return await self._conn._execute(lambda: work(self._conn._conn))
+        return await run_on_connection_thread(self._conn, work)
 
     async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """One write transaction in a single trip to aiosqlite's thread; rolled back if ``work`` raises."""
 
-        def run() -> T:
-            conn = self._conn._conn
+        def run(conn: sqlite3.Connection) -> T:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = work(conn)
@@ -77,7 +77,7 @@ class Database:
             return result
 
         async with self._lock:
-            return await self._conn._execute(run)
+            return await run_on_connection_thread(self._conn, run)
 
     # execute_fetchall is one trip to aiosqlite's thread; execute + fetch + close would be three.
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:

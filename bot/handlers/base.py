@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
@@ -25,6 +24,7 @@ from telegram.ext import Application, ContextTypes
 from bot.clock import iso
 from bot.flows.access import Caller, Role
 from bot.flows.errors import RefusedError
+from bot.private_ptb import DEFAULT_NONE, post_without_parsing
 from bot.services import Services, services
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -106,10 +106,7 @@ class Turn:
     ) -> bool:
         """Edit one of the bot's messages in this chat. False: it can no longer be edited (deleted, too
         old); an unchanged message counts as edited."""
-        # What bot.edit_message_text does, less building PTB's Message from the edited message Telegram
-        # sends back: nothing reads it, and that was a tenth of the bot's CPU per button tap
-        # (bench/RESULTS.md). ExtBot._post still applies the Defaults (HTML, no link previews), the
-        # rate limiter and PTB's error mapping.
+        # What bot.edit_message_text does, less parsing the edited message back (bot/private_ptb.py).
         edit = {
             "chat_id": self.chat_id,
             "message_id": message_id,
@@ -119,7 +116,7 @@ class Turn:
             "link_preview_options": DEFAULT_NONE,
         }
         try:
-            await self.context.bot._post("editMessageText", edit)
+            await post_without_parsing(self.context.bot, "editMessageText", edit)
         except BadRequest as exc:
             reason = str(exc).lower()
             if "not modified" in reason:

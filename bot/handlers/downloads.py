@@ -61,20 +61,13 @@ async def download_limited(file: File, limit_bytes: int) -> bytes | None:
     if not file.file_path.startswith(("https://", "http://")):  # a Bot API server in --local mode
         return await asyncio.to_thread(_read_local, Path(file.file_path), limit_bytes)
     request = file.get_bot().request
-    session = _session_of(request) if isinstance(request, AiohttpRequest) else None
+    session = request.open_session if isinstance(request, AiohttpRequest) else None
     if session is None:
         # Another transport (PTB's httpx, in benchmarks) cannot stream: the limit is checked afterwards.
         data = await file.download_as_bytearray()
         return None if len(data) > limit_bytes else bytes(data)
     url = _encoded(file.file_path)
-    return await _stream(session, url, request._proxy_for(url), limit_bytes)
-
-
-def _session_of(request: AiohttpRequest) -> aiohttp.ClientSession | None:
-    """The bot's own transport's open session: downloads reuse its connections to the Bot API and
-    its proxy settings (HTTPS_PROXY...). bot.transport keeps both to itself; this is their one other user."""
-    session = request._session
-    return session if session is not None and not session.closed else None
+    return await _stream(session, url, request.proxy_for(url), limit_bytes)
 
 
 async def _stream(session: aiohttp.ClientSession, url: str, proxy: dict, limit_bytes: int) -> bytes | None:
