@@ -16,10 +16,12 @@ from bot.app import build_application, start_in_loop, stop_in_loop
 from bot.clock import ManualClock, iso
 from bot.services import Services, app_services
 from config.duties import DutySettings
-from config.settings import Settings
+from config.settings import ReportSettings, Settings
 from storage.db import Database
+from storage.files import FileStore
 from storage.sites import SiteRepository
 from storage.users import UserRepository
+from tests.fixtures_reports import Company, build_company
 from tests.harness.botapi import FakeBotAPI
 from tests.harness.fixtures import botapi, botapi_in_thread
 
@@ -109,3 +111,20 @@ async def bot(botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock) -> AsyncIt
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest_asyncio.fixture
+async def company_bot(
+    botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock
+) -> AsyncIterator[tuple[BotUnderTest, Company]]:
+    """The bot on the seeded company of the reports tests (tests/fixtures_reports.py), PDF off, on the
+    requesting module's ``clock``; ends, as ``bot`` does, by checking nothing malformed was sent."""
+    settings = replace(make_settings(botapi, tmp_path / "data"), reports=ReportSettings(pdf=False))
+    under_test = BotUnderTest(botapi, settings, clock)
+    await under_test.start()
+    try:
+        svc = under_test.services
+        yield under_test, await build_company(svc.db, FileStore(settings.data_dir / "files"), svc.rubrics)
+    finally:
+        await under_test.stop()
+    botapi.assert_well_formed()

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from openpyxl import load_workbook
 
 from bot.clock import ManualClock, iso
@@ -18,8 +15,7 @@ from bot.flows.reports import RANKING_PAGE
 from bot.handlers.reports import report_button, send_due_digests, split_message
 from config.settings import ReportSettings
 from rubric.registry import RubricRegistry
-from storage.files import FileStore
-from tests.conftest import ADMIN_ID, BotUnderTest, make_settings
+from tests.conftest import ADMIN_ID, BotUnderTest
 from tests.fixtures_reports import (
     CHIEF,
     EAST_MANAGER,
@@ -30,8 +26,6 @@ from tests.fixtures_reports import (
     PARTIAL,
     SOUTH_MANAGER,
     STAFF,
-    Company,
-    build_company,
 )
 from tests.harness.botapi import FakeBotAPI
 from tests.harness.models import BotMessage
@@ -41,23 +35,6 @@ from tests.seeding import add_site, answers_by_pattern, seed_inspection
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(NOW)
-
-
-@pytest_asyncio.fixture
-async def company_bot(
-    botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock
-) -> AsyncIterator[tuple[BotUnderTest, Company]]:
-    settings = replace(make_settings(botapi, tmp_path / "data"), reports=ReportSettings(pdf=False))
-    under_test = BotUnderTest(botapi, settings, clock)
-    await under_test.start()
-    try:
-        svc = under_test.services
-        company = await build_company(svc.db, FileStore(settings.data_dir / "files"), svc.rubrics)
-        yield under_test, company
-    finally:
-        await under_test.stop()
-    # As the ``bot`` fixture does: nothing malformed was sent, whatever a test did.
-    botapi.assert_well_formed()
 
 
 def document_of(api: FakeBotAPI, message: BotMessage) -> tuple[str, bytes]:

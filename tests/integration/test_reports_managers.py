@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from openpyxl import load_workbook
 
 from bot.clock import ManualClock, iso
 from bot.handlers.reports import send_due_digests
-from config.settings import DigestSettings, ReportSettings
+from config.settings import DigestSettings
 from rubric.model import Rubric
-from storage.files import FileStore
-from tests.conftest import BotUnderTest, make_settings
+from tests.conftest import BotUnderTest
 from tests.fixtures_reports import (
     CHIEF,
     EAST_MANAGER,
@@ -30,10 +26,7 @@ from tests.fixtures_reports import (
     OK,
     PARTIAL,
     SOUTH_MANAGER,
-    Company,
-    build_company,
 )
-from tests.harness.botapi import FakeBotAPI
 from tests.seeding import Seeded, add_person, add_site, seed_inspection
 
 NORTH_MANAGER = 7301  # region 华北: one site, 北辰花园, whose categories tie
@@ -43,21 +36,6 @@ NORTH_READER = 7302  # the same region, reading in English (a person's language 
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(NOW)
-
-
-@pytest_asyncio.fixture
-async def company_bot(
-    botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock
-) -> AsyncIterator[tuple[BotUnderTest, Company]]:
-    settings = replace(make_settings(botapi, tmp_path / "data"), reports=ReportSettings(pdf=False))
-    under_test = BotUnderTest(botapi, settings, clock)
-    await under_test.start()
-    try:
-        svc = under_test.services
-        yield under_test, await build_company(svc.db, FileStore(settings.data_dir / "files"), svc.rubrics)
-    finally:
-        await under_test.stop()
-    botapi.assert_well_formed()
 
 
 def strict(rubric: Rubric) -> Rubric:
