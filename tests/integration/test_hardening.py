@@ -13,7 +13,7 @@ from storage.people import AuditEntry
 from tests.conftest import BotUnderTest
 from tests.harness.driver import Person
 from tests.integration.test_inspection_walk import answer_data, current_card, draft_id, inspector, start_walk
-from tests.seeding import answers_by_pattern, seed_inspection
+from tests.seeding import Seeded, answers_by_pattern, seed_inspection
 
 MANAGER = 3101
 GENERIC = "抱歉，处理时出了问题"
@@ -138,14 +138,19 @@ async def test_a_note_too_long_is_refused_and_nothing_is_saved(bot: BotUnderTest
     assert await bot.services.db.fetchval("SELECT COUNT(*) FROM notes") == 1
 
 
-async def test_reopen_is_audited_in_the_same_transaction(bot: BotUnderTest) -> None:
+async def submitted_inspection(bot: BotUnderTest) -> Seeded:
+    """A submitted inspection of 阳光花园 by inspector 3001, with MANAGER as its manager."""
     site_id = await bot.add_site("阳光花园")
     await bot.add_person(3001, "inspector", "王督导")
     await bot.add_person(MANAGER, "manager", "李经理")
     rubric = bot.services.rubrics.get(2)
-    seeded = await seed_inspection(
+    return await seed_inspection(
         bot.services.db, rubric, site_id, 3001, bot.clock.now(), answers_by_pattern(rubric, [Answer.OK])
     )
+
+
+async def test_reopen_is_audited_in_the_same_transaction(bot: BotUnderTest) -> None:
+    seeded = await submitted_inspection(bot)
     repo = InspectionRepository(bot.services.db)
     # An audit log that cannot be written: the reopen must not happen without its entry.
     await bot.services.db.execute(
@@ -163,13 +168,7 @@ async def test_reopen_is_audited_in_the_same_transaction(bot: BotUnderTest) -> N
 
 
 async def test_a_reopen_reason_too_long_is_refused(bot: BotUnderTest) -> None:
-    site_id = await bot.add_site("阳光花园")
-    await bot.add_person(3001, "inspector", "王督导")
-    await bot.add_person(MANAGER, "manager", "李经理")
-    rubric = bot.services.rubrics.get(2)
-    seeded = await seed_inspection(
-        bot.services.db, rubric, site_id, 3001, bot.clock.now(), answers_by_pattern(rubric, [Answer.OK])
-    )
+    seeded = await submitted_inspection(bot)
     manager = bot.api.person(MANAGER, "李经理")
     await manager.send_command("reopen", f"{seeded.inspection_id} " + "理" * 3900)
     reply = await manager.wait_text("太长了")
