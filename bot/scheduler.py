@@ -16,8 +16,8 @@ import logging
 
 from telegram.ext import Application, CallbackContext
 
-from bot.flows.duty_engine import TickReport
-from bot.handlers.duties import make_sender
+from bot.flows.duties.engine import TickReport
+from bot.handlers.duties.answers import make_sender
 from bot.rate_limits import broadcasting
 from bot.services import app_services
 

@@ -10,16 +10,16 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackContext
 
 from bot.clock import Clock, iso
-from bot.flows import people
 from bot.flows.access import Caller
-from bot.flows.duties import DutyFlow
-from bot.flows.inspection import InspectionFlow
-from bot.flows.people_audit import Audit
-from bot.flows.people_import import ImportFlow
-from bot.flows.people_manage import PeopleFlow
-from bot.flows.people_sites import SitesFlow
-from bot.flows.report_digest import DigestFlow
-from bot.flows.reports import ReportFlow
+from bot.flows.duties.answers import DutyFlow
+from bot.flows.inspection.walk import InspectionFlow
+from bot.flows.people import recognition
+from bot.flows.people.audit import Audit
+from bot.flows.people.importing import ImportFlow
+from bot.flows.people.manage import PeopleFlow
+from bot.flows.people.sites import SitesFlow
+from bot.flows.reports.digest import DigestFlow
+from bot.flows.reports.views import ReportFlow
 from bot.i18n import Texts, language_from_telegram
 from bot.rate_limits import broadcasting
 from config.settings import Settings
@@ -97,7 +97,7 @@ class Services:
         self.imports = ImportFlow(people_repo, self.audit, self.clock)
 
     async def identify(self, user: User) -> Caller:
-        return await people.identify(
+        return await recognition.identify(
             self.users, self.settings, self.clock, user.id, user.first_name, user.username, user.language_code
         )
 

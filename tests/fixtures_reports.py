@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.clock import ManualClock, iso
 from bot.flows.access import Caller, Role
-from bot.flows.reports import ReportFlow
+from bot.flows.reports.views import ReportFlow
 from config.settings import Settings
 from rubric.model import Answer
 from rubric.registry import RubricRegistry

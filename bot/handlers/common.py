@@ -5,11 +5,11 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.flows import people
 from bot.flows.commands import commands_for
+from bot.flows.people import recognition
 from bot.handlers.base import Turn, guarded, unregistered_hooks
 from bot.handlers.menus import set_chat_menu
-from bot.handlers.people import accept_invitation
+from bot.handlers.people.invites import accept_invitation
 from bot.i18n import LANGUAGE_NAMES
 from config.settings import LANGUAGES
 
@@ -61,7 +61,7 @@ async def lang_chosen(turn: Turn) -> None:
     if code not in LANGUAGES:
         await turn.answer("common.stale_button", alert=True)
         return
-    turn.caller = await people.set_language(turn.services.users, turn.services.clock, turn.caller, code)
+    turn.caller = await recognition.set_language(turn.services.users, turn.services.clock, turn.caller, code)
     await turn.answer()
     await turn.edit("common.lang_set", language=LANGUAGE_NAMES[code])
     await set_chat_menu(turn.context.application, turn.caller, turn.chat_id)

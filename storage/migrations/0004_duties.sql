@@ -59,7 +59,7 @@ CREATE TABLE duty_evidence (
 -- Every message the duty engine sends, recorded under a unique key BEFORE it is sent:
 --   reminder:<duty>:<chat>:<round>   escalation:<duty>:<chat>   unreachable:<duty>:<whom>:<chat>
 -- pending -> sending (claimed by one sender) -> sent | blocked (403) | failed | skipped (duty closed).
--- A row left 'sending' by a crash is sent again at start: see bot/flows/duties.py on why.
+-- A row left 'sending' by a crash is sent again at start: see bot/flows/duties/answers.py on why.
 CREATE TABLE duty_outbox (
     id         INTEGER PRIMARY KEY,
     key        TEXT NOT NULL UNIQUE,

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.clock import SystemClock, iso
-from bot.flows.duty_engine import WORKERS
+from bot.flows.duties.engine import WORKERS
 from config.duties import SHIPPED_RULES
 from rubric.model import Answer
 from rubric.registry import RubricRegistry

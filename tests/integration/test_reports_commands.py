@@ -10,9 +10,9 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.clock import ManualClock, iso
-from bot.flows.report_html import chromium_path
-from bot.flows.reports import RANKING_PAGE
-from bot.handlers.reports import report_button, send_due_digests, split_message
+from bot.flows.reports.html import chromium_path
+from bot.flows.reports.views import RANKING_PAGE
+from bot.handlers.reports.views import report_button, send_due_digests, split_message
 from config.settings import ReportSettings
 from rubric.registry import RubricRegistry
 from tests.conftest import ADMIN_ID, BotUnderTest

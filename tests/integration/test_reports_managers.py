@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.clock import ManualClock, iso
-from bot.handlers.reports import send_due_digests
+from bot.handlers.reports.views import send_due_digests
 from config.settings import DigestSettings
 from rubric.model import Rubric
 from tests.conftest import BotUnderTest
@@ -313,7 +313,7 @@ async def test_english_screens_have_no_chinese_labels(company_bot, clock):
 
 
 async def test_the_trend_chart_names_grades_in_the_readers_language(company_bot, monkeypatch):
-    import bot.flows.report_chart as chart
+    import bot.flows.reports.chart as chart
 
     drawn: list[list[tuple[str, float]]] = []
     real = chart.trend_chart

@@ -6,9 +6,9 @@ import sqlite3
 from datetime import datetime
 
 from bot.clock import iso
-from bot.flows.duty_engine import DIGEST_BUDGET
-from bot.flows.duty_views import Notice, NoticeKind
-from bot.handlers.duties import MESSAGE_LIMIT, split_lines
+from bot.flows.duties.engine import DIGEST_BUDGET
+from bot.flows.duties.views import Notice, NoticeKind
+from bot.handlers.duties.answers import MESSAGE_LIMIT, split_lines
 from bot.i18n import Texts
 from storage import migrate
 from storage.db import Database

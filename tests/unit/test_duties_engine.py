@@ -10,8 +10,8 @@ import pytest
 
 from bot.clock import ManualClock, iso
 from bot.flows.access import Caller, Role
-from bot.flows.duties import DutyFlow, DutyRefusal, DutyRefusedError
-from bot.flows.duty_views import Delivery, Digest, DutyStatus, Notice, NoticeKind, SendResult
+from bot.flows.duties.answers import DutyFlow, DutyRefusal, DutyRefusedError
+from bot.flows.duties.views import Delivery, Digest, DutyStatus, Notice, NoticeKind, SendResult
 from bot.flows.schedule import parse_quarter
 from config.duties import DutySettings
 from storage.db import Database

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.flows.duties import Board, BoardCell, BoardRow, Evidence, Filed
-from bot.flows.duty_views import (
+from bot.flows.duties.answers import Board, BoardCell, BoardRow, Evidence, Filed
+from bot.flows.duties.views import (
     Alert,
     AlertKind,
     ClauseBook,

@@ -7,7 +7,7 @@ import pytest
 from bot.clock import ManualClock, iso
 from bot.flows.access import Caller, Role
 from bot.flows.errors import Refusal, RefusedError
-from bot.flows.inspection import InspectionFlow
+from bot.flows.inspection.walk import InspectionFlow
 from config.settings import InspectionSettings
 from rubric.model import Answer
 from rubric.registry import RubricRegistry

@@ -10,10 +10,10 @@ import pytest
 
 from bot.clock import ManualClock, iso
 from bot.flows.access import Caller, Role
-from bot.flows.people_audit import Audit, AuditAction
-from bot.flows.people_manage import PeopleFlow, code_hash
-from bot.flows.people_refusals import Denied, PeopleRefusedError
-from bot.flows.people_sites import SitesFlow, clean_name
+from bot.flows.people.audit import Audit, AuditAction
+from bot.flows.people.manage import PeopleFlow, code_hash
+from bot.flows.people.refusals import Denied, PeopleRefusedError
+from bot.flows.people.sites import SitesFlow, clean_name
 from config.settings import AccessSettings, Settings
 from storage.db import Database
 from storage.people import AuditRepository, InvitationRepository, PeopleRepository

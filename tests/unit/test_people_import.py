@@ -10,8 +10,8 @@ from openpyxl import Workbook
 
 from bot.clock import ManualClock, iso
 from bot.flows.access import Caller, Role
-from bot.flows.people_audit import Audit
-from bot.flows.people_import import ImportFlow, SourceRow, plan_import, read_rows
+from bot.flows.people.audit import Audit
+from bot.flows.people.importing import ImportFlow, SourceRow, plan_import, read_rows
 from storage.db import Database
 from storage.people import AuditRepository, PeopleRepository, SiteRow
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.flows.access import Role
-from bot.flows.people_audit import AuditLine, AuditPage
-from bot.flows.people_import import ImportReport, RowError
-from bot.flows.people_manage import (
+from bot.flows.people.audit import AuditLine, AuditPage
+from bot.flows.people.importing import ImportReport, RowError
+from bot.flows.people.manage import (
     Granted,
     GrantLine,
     NewInvitation,
@@ -18,8 +18,8 @@ from bot.flows.people_manage import (
     PersonCard,
     Scope,
 )
-from bot.flows.people_refusals import Denied, PeopleRefusedError
-from bot.flows.people_sites import SitesPage
+from bot.flows.people.refusals import Denied, PeopleRefusedError
+from bot.flows.people.sites import SitesPage
 from bot.i18n import Texts
 from config.settings import LANGUAGES
 from storage.people import Grant, ImportCounts, Person, SiteRow

@@ -9,8 +9,8 @@ from openpyxl import load_workbook
 
 from bot.clock import iso
 from bot.flows.access import Caller, Role
-from bot.flows.report_digest import DigestFlow
-from bot.flows.report_periods import latest_digest_week
+from bot.flows.reports.digest import DigestFlow
+from bot.flows.reports.periods import latest_digest_week
 from bot.i18n import Texts
 from config.settings import Settings
 from storage.db import Database

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.flows.report_chart import cjk_font, trend_chart
-from bot.flows.report_html import chromium_command, chromium_path, embedded_photo, html_to_pdf
-from bot.flows.report_periods import Quarter
+from bot.flows.reports.chart import cjk_font, trend_chart
+from bot.flows.reports.html import chromium_command, chromium_path, embedded_photo, html_to_pdf
+from bot.flows.reports.periods import Quarter
 from bot.i18n import Texts
 from tests.fixtures_reports import ADMIN, open_report_world
 

@@ -10,8 +10,8 @@ import pytest
 
 from bot.flows.access import Caller, Role
 from bot.flows.errors import RefusedError
-from bot.flows.report_periods import Quarter
-from bot.flows.reports import RANKING_PAGE, ReportRefusedError, ScopeName, match_sites
+from bot.flows.reports.periods import Quarter
+from bot.flows.reports.views import RANKING_PAGE, ReportRefusedError, ScopeName, match_sites
 from config.settings import Settings
 from rubric.scoring import grade_for, percent_of
 from storage.sites import Site, SiteRepository

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.flows.access import Caller, Role
-from bot.flows.report_periods import Quarter
-from bot.flows.reports import CategoryLine, ScopeName, name_scope, section_lines, weakest_groups
+from bot.flows.reports.periods import Quarter
+from bot.flows.reports.views import CategoryLine, ScopeName, name_scope, section_lines, weakest_groups
 from bot.i18n import Texts
 from rubric.registry import RubricRegistry
 from storage.reports import Grant, PartScore

@@ -15,10 +15,10 @@ import pytest
 from openpyxl import Workbook
 
 from bot.clock import ManualClock
-from bot.flows import people_import
 from bot.flows.access import Caller, Role
-from bot.flows.people_audit import Audit
-from bot.flows.people_import import (
+from bot.flows.people import importing as people_import
+from bot.flows.people.audit import Audit
+from bot.flows.people.importing import (
     MAX_CELL_CHARS,
     MAX_COLUMNS,
     MAX_ROWS,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from bot.flows.reports import InspectionReport
+from bot.flows.reports.views import InspectionReport
 from bot.i18n import TEMPLATES_DIR, english_label
 from config.settings import LANGUAGES
 from storage.files import FileStore

@@ -44,9 +44,9 @@ from typing import TypeVar
 
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role
-from bot.flows.people_audit import Audit, AuditAction
-from bot.flows.people_refusals import Denied, PeopleRefusedError
-from bot.flows.people_sites import NAME_MAX, REGION_MAX
+from bot.flows.people.audit import Audit, AuditAction
+from bot.flows.people.refusals import Denied, PeopleRefusedError
+from bot.flows.people.sites import NAME_MAX, REGION_MAX
 from storage.people import ImportChanges, ImportCounts, PeopleRepository, SiteRow
 
 MAX_ROWS = 5000

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, caller_roles
-from bot.flows.report_periods import DigestWeek, latest_digest_week
-from bot.flows.reports import ReportFlow
+from bot.flows.reports.periods import DigestWeek, latest_digest_week
+from bot.flows.reports.views import ReportFlow
 from bot.i18n import language_from_telegram
 from config.settings import Settings
 from storage.reports import DigestInspection, ReportRepository

@@ -1,4 +1,4 @@
-"""/sites, /addsite, /editsite, /linkgroup and /unlinkgroup. Logic lives in bot.flows.people_sites.
+"""/sites, /addsite, /editsite, /linkgroup and /unlinkgroup. Logic lives in bot.flows.people.sites.
 
 Callback data (checked against the database on every tap):
   pt:<page>        the sites list           pu:<site>        a site's card (admins)
@@ -17,10 +17,10 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.flows.access import Role
 from bot.flows.paging import paginate
-from bot.flows.people_refusals import Denied, PeopleRefusedError
-from bot.flows.people_sites import SITES_PER_PAGE, SitesPage
+from bot.flows.people.refusals import Denied, PeopleRefusedError
+from bot.flows.people.sites import SITES_PER_PAGE, SitesPage
 from bot.handlers.base import ID, PAGE, Turn, guarded
-from bot.handlers.people_common import (
+from bot.handlers.people.common import (
     ADDSITE_NAME,
     ADDSITE_REGION,
     SITE_REGION,

@@ -1,6 +1,6 @@
 """The managers' view on Telegram: /summary /ranking /weak /site /report /export, buttons, the digest.
 
-Logic lives in bot.flows.reports. Callback data (checked against the database on every tap):
+Logic lives in bot.flows.reports.views. Callback data (checked against the database on every tap):
   rs:<quarter>                 summary          rk:<quarter>:<page>   ranking page
   rw:<quarter>:<page>[:<cat>]  weak clauses     rn:<quarter>:<page>   sites not inspected
   rx:<quarter|all>             Excel export     rv:<site>             a site's view
@@ -25,9 +25,9 @@ from telegram.constants import ChatAction
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
 
 from bot.flows.access import Role
-from bot.flows.report_digest import Digest
-from bot.flows.report_periods import Quarter
-from bot.flows.reports import SITE_MATCHES, RankingPage, ReportRefusedError, SitePage, Summary, WeakPage
+from bot.flows.reports.digest import Digest
+from bot.flows.reports.periods import Quarter
+from bot.flows.reports.views import SITE_MATCHES, RankingPage, ReportRefusedError, SitePage, Summary, WeakPage
 from bot.handlers.base import ID, PAGE, Turn, guarded, showing_progress
 from bot.handlers.router import router_of
 from bot.i18n import Texts

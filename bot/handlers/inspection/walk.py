@@ -1,4 +1,4 @@
-"""/inspect and /resume: the clause-by-clause walk on Telegram. Logic lives in bot.flows.inspection.
+"""/inspect and /resume: the clause-by-clause walk on Telegram. Logic lives in bot.flows.inspection.walk.
 
 Callback data (checked against the database on every tap, so old buttons keep working):
   i:<inspection>:<clause>:<act>   act = ok|partial|fail|na|photo|note|back|skip|toc|pause|next
@@ -19,12 +19,12 @@ from telegram import InlineKeyboardMarkup, Message
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flows.access import Role
-from bot.flows.duty_views import DutyClauseStatus
+from bot.flows.duties.views import DutyClauseStatus
 from bot.flows.errors import RefusedError
-from bot.flows.inspection import PAUSED, AnswerOutcome, ClauseCard, Draft, EvidenceOutcome, Result, Walk
+from bot.flows.inspection.walk import PAUSED, AnswerOutcome, ClauseCard, Draft, EvidenceOutcome, Result, Walk
 from bot.handlers.base import ID, PAGE, Turn, guarded, parse_id
-from bot.handlers.duties import evidence_button
-from bot.handlers.reports import report_button
+from bot.handlers.duties.answers import evidence_button
+from bot.handlers.reports.views import report_button
 from bot.handlers.router import router_of
 from rubric.model import Answer
 

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role, caller_roles
 from bot.flows.paging import first_page, paginate
-from bot.flows.people_audit import Audit, AuditAction, user_target
-from bot.flows.people_refusals import Denied, PeopleRefusedError
+from bot.flows.people.audit import Audit, AuditAction, user_target
+from bot.flows.people.refusals import Denied, PeopleRefusedError
 from bot.i18n import language_from_telegram
 from config.settings import Settings
 from storage.people import Grant, Invitation, InvitationRepository, PeopleRepository, Person, SiteRow

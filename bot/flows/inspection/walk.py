@@ -14,7 +14,7 @@ from datetime import datetime
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role
 from bot.flows.errors import Refusal, RefusedError, bounded_text
-from bot.flows.people_audit import AuditAction
+from bot.flows.people.audit import AuditAction
 from config.settings import InspectionSettings
 from rubric.model import Answer, Category, Clause, Rubric
 from rubric.registry import RubricRegistry

@@ -1,5 +1,5 @@
 """/mytasks, /duties, /overdue, the buttons of duty reminders, and the engine's Telegram sender.
-Logic lives in bot.flows.duties and bot.flows.duty_engine.
+Logic lives in bot.flows.duties.answers and bot.flows.duties.engine.
 
 Callback data (checked against the database on every tap, so old buttons keep working):
   dd:<duty>  已完成，上传材料: start sending evidence     dc:<duty>  confirm: the duty is done
@@ -25,8 +25,8 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
 
 from bot.flows.access import Role
-from bot.flows.duties import Board, DutyRefusedError
-from bot.flows.duty_views import Delivery, DutyClauseStatus, DutyView, Notice, NoticeKind, Sender, SendResult
+from bot.flows.duties.answers import Board, DutyRefusedError
+from bot.flows.duties.views import Delivery, DutyClauseStatus, DutyView, Notice, NoticeKind, Sender, SendResult
 from bot.flows.schedule import parse_quarter
 from bot.handlers.base import ID, Turn, guarded
 from bot.handlers.router import router_of

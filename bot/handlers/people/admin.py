@@ -16,12 +16,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flows.access import Role
 from bot.flows.paging import paginate
-from bot.flows.people_audit import AuditPage
-from bot.flows.people_manage import ROLE_FILTERS, PeoplePage
-from bot.flows.people_refusals import Denied, PeopleRefusedError
+from bot.flows.people.audit import AuditPage
+from bot.flows.people.manage import ROLE_FILTERS, PeoplePage
+from bot.flows.people.refusals import Denied, PeopleRefusedError
 from bot.handlers.base import ID, PAGE, Turn, guarded, parse_id
 from bot.handlers.menus import set_chat_menu
-from bot.handlers.people_common import callback_data, labels_fit, number, show, text_fits
+from bot.handlers.people.common import callback_data, labels_fit, number, show, text_fits
 
 MANAGERS = frozenset({Role.MANAGER})
 ADMINS = frozenset({Role.ADMIN})

@@ -6,7 +6,7 @@ a restart in the middle of an upload loses nothing. People also answer without t
 replying to a reminder, or sent by someone with one open duty, goes to that duty; with several open
 duties the file is kept (``duty_pending_files``) until the person picks the duty. The engine that
 creates duties and sends the reminders and the managers' digests is
-:class:`bot.flows.duty_engine.DutyEngine`.
+:class:`bot.flows.duties.engine.DutyEngine`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role
-from bot.flows.duty_engine import DutyEngine
-from bot.flows.duty_views import (
+from bot.flows.duties.engine import DutyEngine
+from bot.flows.duties.views import (
     SEVERITY,
     ClauseBook,
     DutyClauseStatus,

@@ -1,4 +1,4 @@
-"""/import: an admin sends an .xlsx or .csv of sites and people. Logic lives in bot.flows.people_import.
+"""/import: an admin sends an .xlsx or .csv of sites and people. Logic lives in bot.flows.people.importing.
 
 The file must follow /import (a pending input), so a spreadsheet is never mistaken for evidence of
 another feature (a duty report, say), nor evidence for an import.
@@ -9,10 +9,10 @@ from __future__ import annotations
 from telegram.ext import Application, CommandHandler
 
 from bot.flows.access import Role
-from bot.flows.people_import import MAX_FILE_BYTES, ImportFlow
+from bot.flows.people.importing import MAX_FILE_BYTES, ImportFlow
 from bot.handlers.base import Turn, guarded
 from bot.handlers.downloads import fetch_limited
-from bot.handlers.people_common import IMPORT_FILE
+from bot.handlers.people.common import IMPORT_FILE
 from bot.handlers.router import router_of
 
 ADMINS = frozenset({Role.ADMIN})

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role
 from bot.flows.paging import paginate
-from bot.flows.people_audit import Audit, AuditAction, site_target
-from bot.flows.people_refusals import Denied, PeopleRefusedError
+from bot.flows.people.audit import Audit, AuditAction, site_target
+from bot.flows.people.refusals import Denied, PeopleRefusedError
 from storage.people import PeopleRepository, SiteRow
 from storage.sites import SiteRepository
 

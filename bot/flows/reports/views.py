@@ -20,7 +20,7 @@ from pathlib import Path
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role
 from bot.flows.errors import Refusal, RefusedError
-from bot.flows.report_periods import Quarter
+from bot.flows.reports.periods import Quarter
 from config.settings import Settings
 from rubric.model import Answer, Category, Clause, GradeBand, Rubric
 from rubric.registry import RubricRegistry
@@ -587,7 +587,7 @@ class ReportFlow:
         self, view: SiteView, title: str, no_data: str, grade_label: Callable[[str], str] = str
     ) -> bytes:
         """``grade_label`` names a grade in the reader's language (the bands are drawn on the chart)."""
-        from bot.flows.report_chart import trend_chart
+        from bot.flows.reports.chart import trend_chart
 
         points = [(point.quarter.label, point.percent) for point in view.trend]
         bands = [(grade_label(band.label), band.min_percent) for band in self._bands() if band.min_percent > 0]
@@ -660,7 +660,7 @@ class ReportFlow:
         )
 
     async def render_report(self, report: InspectionReport, lang: str) -> str:
-        from bot.flows.report_html import render_inspection_html
+        from bot.flows.reports.html import render_inspection_html
 
         return await asyncio.to_thread(render_inspection_html, report, lang, self.files)
 
@@ -668,7 +668,7 @@ class ReportFlow:
         """The report as PDF through headless Chromium; None when it is off, missing or fails."""
         if not self.settings.reports.pdf:
             return None
-        from bot.flows.report_html import html_to_pdf
+        from bot.flows.reports.html import html_to_pdf
 
         return await html_to_pdf(html, workdir)
 
@@ -685,7 +685,7 @@ class ReportFlow:
         self, caller: Caller, text: str | None, lang: str, headers: dict[str, list[str]], target: Path
     ) -> str:
         """Write the workbook to ``target``; returns the period label."""
-        from bot.flows.report_xlsx import write_workbook
+        from bot.flows.reports.xlsx import write_workbook
 
         scope = await self._scope_with_sites(caller)
         label, start, end = self.export_period(text)

@@ -40,7 +40,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, iso
-from bot.flows.duty_views import (
+from bot.flows.duties.views import (
     Alert,
     AlertKind,
     ClauseBook,

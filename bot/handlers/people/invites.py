@@ -1,5 +1,5 @@
 """/invite, the role-and-scope picker, /invites, invitation links opened with /start, and access requests.
-Logic lives in bot.flows.people_manage; the people list, sites and imports have their own modules.
+Logic lives in bot.flows.people.manage; the people list, sites and imports have their own modules.
 
 Callback data (checked against the database on every tap):
   pi:<target>                        open the role picker; target ``n`` = a new invitation, else a user id
@@ -19,7 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flows.access import Caller, Role
 from bot.flows.paging import paginate, take
-from bot.flows.people_manage import (
+from bot.flows.people.manage import (
     OPEN_INVITATIONS_SHOWN,
     SCOPE_NONE,
     Granted,
@@ -27,10 +27,9 @@ from bot.flows.people_manage import (
     OpenInvitation,
     ScopeOption,
 )
-from bot.handlers import people_admin, people_import, people_sites
 from bot.handlers.base import ID, PAGE, Turn, guarded, unregistered_hooks
 from bot.handlers.menus import set_chat_menu
-from bot.handlers.people_common import callback_data, labels_fit, number, show, text_fits
+from bot.handlers.people.common import callback_data, labels_fit, number, show, text_fits
 
 INVITERS = frozenset({Role.ADMIN, Role.MANAGER})
 ADMINS = frozenset({Role.ADMIN})
@@ -286,6 +285,3 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_approve, pattern=rf"^pk:{ID}$"))
     app.add_handler(CallbackQueryHandler(on_dismiss, pattern=rf"^pn:{ID}$"))
     unregistered_hooks(app).append(tell_admins_of_request)
-    people_admin.register(app)
-    people_sites.register(app)
-    people_import.register(app)

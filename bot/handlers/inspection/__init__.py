@@ -1,0 +1,5 @@
+"""/inspect and /resume on Telegram."""
+
+from bot.handlers.inspection.walk import register
+
+__all__ = ["register"]
