@@ -59,11 +59,11 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from aiohttp import web
 
-from .entities import EntityParseError, parse_formatted_text, utf16_len
-from .models import BotMessage, CallbackAnswer, ChatEvent, RecordedRequest, StoredFile, UploadedFile
+from ..entities import EntityParseError, parse_formatted_text, utf16_len
+from ..models import BotMessage, CallbackAnswer, ChatEvent, RecordedRequest, StoredFile, UploadedFile
 
 if TYPE_CHECKING:
-    from .driver import Group, Person
+    from ..driver import Group, Person
 
 __all__ = ["DEFAULT_TOKEN", "FakeBotAPI", "UnreachableMode"]
 
@@ -750,7 +750,7 @@ class FakeBotAPI:
 
         `started=False` (default): the bot cannot message them before they write to it, like Telegram.
         """
-        from .driver import Person
+        from ..driver import Person
 
         with self._lock:
             if user_id in self._people:
@@ -781,7 +781,7 @@ class FakeBotAPI:
         admins: Iterable[int] = (),
     ) -> Group:
         """A group chat the bot is a member of. Negative ids; ``-100...`` ids are supergroups."""
-        from .driver import Group
+        from ..driver import Group
 
         with self._lock:
             if chat_id in self._groups:
