@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test demo lint check bench clean
+.PHONY: run test demo lint check bench catalogs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# After changing a template's words or a rubric label: extract, merge into every catalog, pre-fill
+# Traditional Chinese with OpenCC, then list what still needs a translator (CONTRIBUTING.md).
+catalogs: $(STAMP)
+	$(PY) tools/catalogs.py update
+	$(PY) tools/catalogs.py check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

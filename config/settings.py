@@ -17,8 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.duties import DutySettings, parse_duty_settings
+from config.languages import LANGUAGES
 
-LANGUAGES = ("zh-hans", "zh-hant", "en")
 DEFAULT_CONFIG_PATH = Path("config/local.toml")
 
 

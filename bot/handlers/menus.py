@@ -12,11 +12,9 @@ from bot.flows.access import Caller
 from bot.flows.commands import COMMANDS, PUBLIC_COMMANDS, Command, commands_for
 from bot.i18n import Texts
 from bot.services import app_services
+from config import languages
 
 log = logging.getLogger(__name__)
-
-# Telegram scopes menus by two-letter language code; no code means everyone else.
-_MENU_LANGUAGES = (("zh", "zh-hans"), ("en", "en"))
 
 
 def _bot_commands(texts: Texts, lang: str, commands: list[Command]) -> list[BotCommand]:
@@ -28,8 +26,11 @@ async def set_default_menus(app: Application) -> None:
     public = [c for c in COMMANDS if c.name in PUBLIC_COMMANDS]
     try:
         await app.bot.set_my_commands(_bot_commands(svc.texts, svc.settings.default_language, public))
-        for code, lang in _MENU_LANGUAGES:
-            await app.bot.set_my_commands(_bot_commands(svc.texts, lang, public), language_code=code)
+        # Telegram scopes menus by two-letter language code; no code means everyone else.
+        for language in languages.REGISTERED:
+            if language.menu_code:
+                menu = _bot_commands(svc.texts, language.code, public)
+                await app.bot.set_my_commands(menu, language_code=language.menu_code)
     except TelegramError as exc:
         log.warning("could not set the command menus: %s", exc)
 

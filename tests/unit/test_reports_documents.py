@@ -133,22 +133,3 @@ async def test_the_workbook_has_its_sheets_and_rows(setup, tmp_path):
 
 def test_quarter_labels():
     assert Quarter(2026, 4).code == "2026Q4" and Quarter(2026, 4).label == "2026-Q4"
-
-
-def test_report_words_exist_in_every_language():
-    import opencc
-    from jinja2 import Environment, FileSystemLoader
-
-    from bot.i18n import TEMPLATES_DIR
-    from config.settings import LANGUAGES
-
-    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR / "report"))
-    names = {
-        lang: {n for n in dir(env.get_template(f"{lang}.j2").make_module()) if not n.startswith("_")}
-        for lang in LANGUAGES
-    }
-    assert names["zh-hant"] == names["zh-hans"] == names["en"]
-    to_traditional = opencc.OpenCC("s2t")
-    for line in (TEMPLATES_DIR / "report" / "zh-hant.j2").read_text(encoding="utf-8").splitlines():
-        if not line.startswith("{#"):
-            assert to_traditional.convert(line) == line, line

@@ -15,10 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from bot.flows.reports.views import InspectionReport
-from bot.i18n import TEMPLATES_DIR, english_label
+from bot.i18n import environment
 from config.settings import LANGUAGES
 from storage.files import FileStore
 
@@ -29,35 +27,6 @@ PHOTO_QUALITY = 70
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 PDF_TIMEOUT = 90.0
 
-_environment: Environment | None = None
-
-
-def _env() -> Environment:
-    global _environment
-    if _environment is None:
-        env = Environment(
-            loader=FileSystemLoader(TEMPLATES_DIR / "report"),
-            autoescape=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            undefined=StrictUndefined,
-        )
-        env.filters["script"] = _script
-        _environment = env
-    return _environment
-
-
-def _script(text: str, lang: str) -> str:
-    """Rubric labels as the chat texts show them (bot.i18n): Traditional characters for zh-hant, and
-    English terms for grades, sections, categories and codes in English (clause texts stay Chinese)."""
-    if lang == "en":
-        return english_label(text)
-    if lang != "zh-hant":
-        return text
-    from rubric.script import to_traditional
-
-    return to_traditional(text)
-
 
 def render_inspection_html(report: InspectionReport, lang: str, files: FileStore) -> str:
     """Blocking (reads and scales photos): call it in a worker thread."""
@@ -67,7 +36,7 @@ def render_inspection_html(report: InspectionReport, lang: str, files: FileStore
         for photo in view.photos:
             if photo.id not in images:
                 images[photo.id] = embedded_photo(files, photo.sha256)
-    return _env().get_template("inspection.html.j2").render(r=report, images=images, lang=lang)
+    return environment(lang).get_template("report/inspection.html.j2").render(r=report, images=images)
 
 
 def embedded_photo(files: FileStore, sha256: str | None) -> str | None:
