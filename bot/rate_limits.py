@@ -5,7 +5,9 @@ Two kinds of Bot API call:
 * **interactive** (the default): made while handling a person's update - answering the button,
   editing the card, replying. They go out at once: Telegram's 30 messages/s budget is about sending
   to many chats, and button answers and edits in one person's chat are bounded by that person's taps.
-  A 429 on one pauses that chat only, for its ``retry_after``.
+  A 429 on one pauses that chat, and broadcasts (they yield: the budget is spent), for its
+  ``retry_after``; the call is tried again for up to :data:`INTERACTIVE_PATIENCE` seconds, so a
+  crowd arriving at once waits a moment instead of getting an error.
 * **broadcast**: reminders, follow-ups, escalations, notices, digests, run inside :func:`broadcasting`.
   They are paced to ``share`` of the overall budget, so the rest stays free for interactive traffic,
   and a 429 on one pauses broadcasts (Telegram's flood control is then about our sending rate).
@@ -36,6 +38,7 @@ TELEGRAM_MESSAGES_PER_SECOND = 30
 GROUP_MESSAGES_PER_MINUTE = 20
 _BROADCAST: contextvars.ContextVar[bool] = contextvars.ContextVar("broadcast", default=False)
 _MAX_GROUP_LIMITERS = 512
+INTERACTIVE_PATIENCE = 20.0  # seconds of 429 waits an interactive call sits out before giving up
 
 
 @contextlib.contextmanager
@@ -84,22 +87,26 @@ class TrafficRateLimiter(BaseRateLimiter[int]):
         chat_id = _chat_id(data.get("chat_id"))
         broadcast = is_broadcast()
         retries = rate_limit_args if rate_limit_args is not None else self._max_retries
-        for attempt in range(retries + 1):
+        waited, attempt = 0.0, 0
+        while True:
             try:
                 return await self._run(callback, args, kwargs, chat_id, broadcast)
             except RetryAfter as exc:
-                if attempt == retries:
-                    raise
+                attempt += 1
                 wait = _seconds(exc.retry_after) + 0.1
+                # A broadcast gives up after its retries (the outbox sends it again later); a person's
+                # reply keeps its place for a while: an error would cost them more than a wait.
+                if (attempt > retries) if broadcast else (waited + wait > INTERACTIVE_PATIENCE):
+                    raise
+                waited += wait
                 log.info(
                     "429 on %s (%s): pausing %s for %.1f s",
                     endpoint,
                     "broadcast" if broadcast else "interactive",
-                    "broadcasts" if broadcast else f"chat {chat_id}",
+                    "broadcasts" if broadcast else f"chat {chat_id} and broadcasts",
                     wait,
                 )
                 await self._pause(chat_id, broadcast, wait)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _run(
         self,
@@ -119,16 +126,18 @@ class TrafficRateLimiter(BaseRateLimiter[int]):
             return await callback(*args, **kwargs)
 
     async def _pause(self, chat_id: int | str | None, broadcast: bool, seconds: float) -> None:
-        """Hold what the 429 was about, no more: broadcasts after a broadcast's 429, else that chat."""
-        if broadcast or chat_id is None:
-            event = self._broadcast_open
-        else:
-            event = self._chat_pauses.setdefault(chat_id, asyncio.Event())
-        event.clear()
+        """Hold what the 429 was about, no more: broadcasts after a broadcast's 429; after a person's,
+        that chat, and broadcasts too, so they yield the spent budget to people."""
+        events = [self._broadcast_open]
+        if not broadcast and chat_id is not None:
+            events.append(self._chat_pauses.setdefault(chat_id, asyncio.Event()))
+        for event in events:
+            event.clear()
         try:
             await asyncio.sleep(seconds)
         finally:
-            event.set()
+            for event in events:
+                event.set()
             if not broadcast and chat_id is not None:
                 self._chat_pauses.pop(chat_id, None)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from bot.rate_limits import TrafficRateLimiter, broadcasting, is_broadcast
 from tests.conftest import BotUnderTest
 
@@ -78,3 +80,39 @@ async def test_a_429_pauses_broadcasts_or_one_chat_not_everything() -> None:
     assert done["other"] < 0.2
     await first
     assert done["bcast"] >= 0.3 and done["chat1"] >= 0.3
+
+
+async def test_a_persons_reply_outlasts_a_burst_of_429s_and_broadcasts_yield(monkeypatch) -> None:
+    """A crowd arriving at once spends the budget: replies wait their turn instead of failing, and
+    broadcasts hold back meanwhile."""
+    from telegram.error import RetryAfter
+
+    from bot import rate_limits
+
+    limiter = TrafficRateLimiter(30, 0.8)
+    refusals = {"reply": 5}  # more than a broadcast's retries
+    done: dict[str, float] = {}
+    start = time.monotonic()
+
+    async def send(name: str) -> bool:
+        if refusals.get(name):
+            refusals[name] -= 1
+            raise RetryAfter(0.1)
+        done[name] = time.monotonic() - start
+        return True
+
+    async def broadcast() -> None:
+        with broadcasting():
+            await limiter.process_request(send, ("broadcast",), {}, "sendMessage", {"chat_id": 9}, None)
+
+    reply = asyncio.create_task(limiter.process_request(send, ("reply",), {}, "sendMessage", {"chat_id": 2}, None))
+    await asyncio.sleep(0.05)
+    await broadcast()
+    await reply
+    assert done["broadcast"] >= 0.1  # held while the reply was paused
+    assert done["reply"] >= 0.5  # five waits of 0.1 s, and then it went out
+
+    monkeypatch.setattr(rate_limits, "INTERACTIVE_PATIENCE", 0.25)
+    refusals["late"] = 10
+    with pytest.raises(RetryAfter):
+        await limiter.process_request(send, ("late",), {}, "sendMessage", {"chat_id": 3}, None)
