@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, str] = {
     "crowd": "bench.crowd",
     "summary": "bench.summary_scale",
     "fanout": "bench.fanout",
+    "mixed": "bench.mixed",
 }
 
 

@@ -10,7 +10,7 @@ import signal
 import sqlite3
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,7 @@ class BotProcess:
     data_dir: Path
     timings_file: Path
     timings: list[list[float]] = field(default_factory=list)  # [handling, of which Bot API wait] per update
+    loop_lag: list[float] = field(default_factory=list)  # seconds the bot's event loop woke a 10 ms sleep late
 
     @property
     def handling(self) -> list[float]:
@@ -59,11 +60,17 @@ def ok_button(card: BotMessage) -> str:
 
 @asynccontextmanager
 async def bot_process(
-    api: FakeBotAPI, module: Sequence[str] = ("bot", "run"), env: dict[str, str] | None = None
+    api: FakeBotAPI,
+    module: Sequence[str] = ("bot", "run"),
+    env: dict[str, str] | None = None,
+    prepare: Callable[[Path], None] | None = None,
 ) -> AsyncIterator[BotProcess]:
-    """Start ``python -m <module>`` against ``api``; on exit SIGTERM it and collect its timings."""
+    """Start ``python -m <module>`` against ``api``; on exit SIGTERM it and collect its timings.
+    ``prepare(data_dir)`` runs first: data the bot must find when it starts."""
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         data_dir = Path(tmp)
+        if prepare is not None:
+            prepare(data_dir)
         timings_file = data_dir / "timings.json"
         environment = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
         environment.update(
@@ -97,6 +104,9 @@ async def bot_process(
                 print(stderr.decode()[-2000:], file=sys.stderr)
             if timings_file.exists():
                 running.timings = json.loads(timings_file.read_text())
+            lag_file = timings_file.with_name(timings_file.name + ".lag")
+            if lag_file.exists():
+                running.loop_lag = json.loads(lag_file.read_text())
 
 
 async def wait_ready(api: FakeBotAPI, limit: float = 30) -> None:

@@ -41,8 +41,13 @@ class TokenRejectedError(Exception):
 
 
 def build_application(
-    settings: Settings, clock: Clock | None = None, timings: list[list[float]] | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    timings: list[list[float]] | None = None,
+    loop_lag: list[float] | None = None,
 ) -> Application:
+    """``timings`` and ``loop_lag`` (benchmarks only) collect each update's handling time and the
+    event loop's lateness in waking a 10 ms sleep, the queueing every update and callback suffers."""
     clock = clock or SystemClock()
 
     async def post_init(app: Application) -> None:
@@ -54,9 +59,14 @@ def build_application(
         app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db, texts=texts, clock=clock, rubrics=rubrics)
         await set_default_menus(app)
         await start_scheduler(app)  # the duty engine: requeue interrupted sends, tick every few seconds
+        if loop_lag is not None:
+            app.bot_data["loop_lag_probe"] = asyncio.create_task(_probe_loop_lag(loop_lag))
         log.info("bot @%s ready (data in %s)", app.bot.username, settings.data_dir)
 
     async def post_shutdown(app: Application) -> None:
+        probe = app.bot_data.pop("loop_lag_probe", None)
+        if probe is not None:
+            probe.cancel()
         services: Services | None = app.bot_data.pop(SERVICES_KEY, None)
         if services:
             await services.db.close()
@@ -95,11 +105,13 @@ def run(settings: Settings, clock: Clock | None = None) -> None:
 
     Raises :class:`TokenRejectedError` if Telegram refuses the token.
 
-    ``BOT_BENCH_TIMINGS=FILE`` (benchmarks only) writes each update's handling time to FILE at exit.
+    ``BOT_BENCH_TIMINGS=FILE`` (benchmarks only) writes each update's handling time to FILE at exit,
+    and the event loop's lag to FILE.lag.
     """
     timings_file = os.environ.get("BOT_BENCH_TIMINGS")
     timings: list[list[float]] | None = [] if timings_file else None
-    app = build_application(settings, clock, timings)
+    loop_lag: list[float] | None = [] if timings_file else None
+    app = build_application(settings, clock, timings, loop_lag)
     # run_polling/run_webhook serve on the current event loop (and close it): bootstrap on the same one.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -131,6 +143,19 @@ def run(settings: Settings, clock: Clock | None = None) -> None:
         )
     if timings_file and timings is not None:
         Path(timings_file).write_text(json.dumps(timings), encoding="utf-8")
+        Path(f"{timings_file}.lag").write_text(json.dumps(loop_lag), encoding="utf-8")
+
+
+LAG_PROBE_SECONDS = 0.01
+
+
+async def _probe_loop_lag(lags: list[float]) -> None:
+    """How much later than asked the loop wakes a short sleep: time every ready callback waited."""
+    loop = asyncio.get_running_loop()
+    while True:
+        asked = loop.time()
+        await asyncio.sleep(LAG_PROBE_SECONDS)
+        lags.append(loop.time() - asked - LAG_PROBE_SECONDS)
 
 
 async def _bootstrap(app: Application, api_base_url: str) -> bool:
