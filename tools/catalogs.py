@@ -70,8 +70,11 @@ def update() -> None:
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(locale=language.locale, project="dudao-bot", msgid_bugs_address="-")
-        catalog.update(template)  # new messages in, changed ones marked fuzzy, gone ones dropped
-        if language.locale.startswith("zh_Hant"):
+        traditional = language.locale.startswith("zh_Hant")
+        # New messages in (English guessed from a similar one and marked fuzzy for a translator;
+        # Traditional converted by OpenCC instead), gone ones dropped.
+        catalog.update(template, no_fuzzy_matching=traditional)
+        if traditional:
             fill_traditional(catalog)
         write(path, catalog)
 
