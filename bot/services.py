@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.clock import Clock, iso
 from bot.flows.access import Caller
+from bot.flows.actions.views import ActionFlow
 from bot.flows.duties.answers import DutyFlow
 from bot.flows.inspection.walk import InspectionFlow
 from bot.flows.people import recognition
@@ -20,10 +21,12 @@ from bot.flows.people.manage import PeopleFlow
 from bot.flows.people.sites import SitesFlow
 from bot.flows.reports.digest import DigestFlow
 from bot.flows.reports.views import ReportFlow
+from bot.flows.schedule import WorkCalendar
 from bot.i18n import Texts, language_from_telegram
 from bot.rate_limits import broadcasting
 from config.settings import Settings
 from rubric.registry import RubricRegistry
+from storage.actions import ActionRepository
 from storage.db import Database
 from storage.duties import DutyRepository
 from storage.files import FileStore
@@ -51,6 +54,7 @@ class Services:
     files: FileStore = field(init=False)
     inspections: InspectionFlow = field(init=False)
     duties: DutyFlow = field(init=False)
+    actions: ActionFlow = field(init=False)
     reports: ReportFlow = field(init=False)
     digests: DigestFlow = field(init=False)
     audit: Audit = field(init=False)
@@ -70,6 +74,9 @@ class Services:
             files=self.files,
             clock=self.clock,
             settings=self.settings.inspection,
+            actions=self.settings.actions,
+            calendar=WorkCalendar.of(self.settings.duties),
+            tz=self.settings.tz,
         )
         self.duties = DutyFlow(
             repo=DutyRepository(self.db),
@@ -85,6 +92,7 @@ class Services:
             admin_ids=self.settings.admin_ids,
             rubrics=self.rubrics,  # clause texts quoted in reminders come from the company's rubric files
         )
+        self.actions = ActionFlow(ActionRepository(self.db), self.sites, self.rubrics, self.clock, self.settings.tz)
         report_repo = ReportRepository(self.db)
         self.reports = ReportFlow(report_repo, self.sites, self.rubrics, self.files, self.clock, self.settings)
         self.digests = DigestFlow(self.reports, report_repo, self.users, self.clock, self.settings)

@@ -59,6 +59,17 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class ActionSettings:
+    """Corrective actions: working days a site has to fix a finding, by severity. A 不符合 and any
+    finding on a veto clause are serious (严重), a 基本符合 general (一般) unless ``partial_severity``
+    says serious."""
+
+    serious_days: int = 3
+    general_days: int = 7
+    partial_severity: str = "general"
+
+
+@dataclass(frozen=True)
 class ReportSettings:
     # Also send the full inspection report as PDF when headless Chromium is installed.
     pdf: bool = True
@@ -88,6 +99,7 @@ class Settings:
     digest: DigestSettings = field(default_factory=DigestSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     duties: DutySettings = field(default_factory=DutySettings)
+    actions: ActionSettings = field(default_factory=ActionSettings)
     config_path: Path | None = None
 
     @property
@@ -237,6 +249,13 @@ def _clock_time(value: Any) -> time:
     return time(int(hours), int(minutes))
 
 
+def _severity(value: Any) -> str:
+    text = _str(value).lower()
+    if text not in ("serious", "general"):
+        raise ValueError("must be serious or general")
+    return text
+
+
 # Each setting: TOML (section, key), its environment variable (or None), target field, converter.
 _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("bot", "token", "BOT_TOKEN", "token", _str),
@@ -273,6 +292,9 @@ _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("digest", "day", None, "digest.day", _weekday),
     ("digest", "time", None, "digest.at", _clock_time),
     ("reports", "pdf", None, "reports.pdf", _bool),
+    ("actions", "serious_days", None, "actions.serious_days", _int_between(1, 60)),
+    ("actions", "general_days", None, "actions.general_days", _int_between(1, 60)),
+    ("actions", "partial_severity", None, "actions.partial_severity", _severity),
 )
 
 
@@ -335,7 +357,14 @@ def _reject_unknown_keys(document: dict[str, Any]) -> None:
 
 
 def _build(values: dict[str, Any], path: Path | None) -> Settings:
-    nested: dict[str, dict[str, Any]] = {"webhook": {}, "inspection": {}, "access": {}, "digest": {}, "reports": {}}
+    nested: dict[str, dict[str, Any]] = {
+        "webhook": {},
+        "inspection": {},
+        "access": {},
+        "digest": {},
+        "reports": {},
+        "actions": {},
+    }
     flat: dict[str, Any] = {}
     for target, value in values.items():
         group, _, name = target.partition(".")
@@ -350,6 +379,7 @@ def _build(values: dict[str, Any], path: Path | None) -> Settings:
         access=AccessSettings(**nested["access"]),
         digest=DigestSettings(**nested["digest"]),
         reports=ReportSettings(**nested["reports"]),
+        actions=ActionSettings(**nested["actions"]),
         config_path=path,
     )
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from storage.actions import NewAction, reconcile_for_inspection
 from storage.db import Database, Row
 from storage.people import AuditEntry, write_audit
 
@@ -360,8 +361,11 @@ class InspectionRepository:
         coverage: Coverage,
         actor_id: int,
         now: str,
+        actions: Sequence[NewAction] = (),
     ) -> bool:
-        """Lock the inspection with its frozen score. False when it was not a draft (double submit)."""
+        """Lock the inspection with its frozen score, and create (or, after a reopen, reconcile) the
+        corrective actions of its findings in the same transaction. False when it was not a draft
+        (double submit)."""
         async with self._db.write() as conn:
             cursor = await conn.execute(
                 """UPDATE inspections SET status = 'submitted', submitted_at = ?, updated_at = ?, cursor = NULL,
@@ -389,6 +393,8 @@ class InspectionRepository:
                 "INSERT INTO inspection_events (inspection_id, at, actor_id, event) VALUES (?, ?, ?, 'submitted')",
                 (inspection_id, now, actor_id),
             )
+            site = await conn.execute_fetchall("SELECT site_id FROM inspections WHERE id = ?", (inspection_id,))
+            await reconcile_for_inspection(conn, inspection_id, site[0]["site_id"], actions, actor_id, now)
         return True
 
     async def reopen(self, inspection_id: int, actor_id: int, reason: str, now: str, audit: AuditEntry) -> bool:

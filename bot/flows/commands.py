@@ -24,6 +24,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("mytasks", frozenset({Role.STAFF})),
     Command("duties", frozenset({Role.MANAGER})),
     Command("overdue", frozenset({Role.MANAGER})),
+    Command("actions", frozenset({Role.MANAGER, Role.INSPECTOR, Role.STAFF})),
     Command("summary", frozenset({Role.MANAGER})),
     Command("ranking", frozenset({Role.MANAGER})),
     Command("weak", frozenset({Role.MANAGER})),

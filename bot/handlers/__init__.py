@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from bot.handlers import common, duties, inspection, people, reports, router
+from bot.handlers import actions, common, duties, inspection, people, reports, router
 from bot.handlers.errors import on_error
 
 
@@ -14,6 +14,7 @@ def register_handlers(app: Application) -> None:
     inspection.register(app)
     reports.register(app)
     duties.register(app)
+    actions.register(app)
     # Free text and media go through the router, whose claimers the features above added.
     router.register(app)
     common.register_fallbacks(app)

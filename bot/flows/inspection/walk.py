@@ -10,15 +10,19 @@ import asyncio
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role
+from bot.flows.actions.rules import drafts_for
 from bot.flows.errors import Refusal, RefusedError, bounded_text
 from bot.flows.people.audit import AuditAction
-from config.settings import InspectionSettings
+from bot.flows.schedule import WorkCalendar
+from config.settings import ActionSettings, InspectionSettings
 from rubric.model import Answer, Category, Clause, Rubric
 from rubric.registry import RubricRegistry
 from rubric.scoring import ScoreReport, clause_score, needs_evidence, score_inspection
+from storage.actions import NewAction
 from storage.files import FileStore
 from storage.inspections import ClauseEvidence, Coverage, InspectionRepository, InspectionRow
 from storage.people import AuditEntry
@@ -165,6 +169,10 @@ class InspectionFlow:
     files: FileStore
     clock: Clock
     settings: InspectionSettings
+    # Corrective actions created at submit: their severity, and due dates on the working calendar.
+    actions: ActionSettings = field(default_factory=ActionSettings)
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     _remembered: set[str] = field(default_factory=set)
     _remember_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -499,8 +507,14 @@ class InspectionFlow:
         elif missing and not self.settings.allow_partial_submit:
             raise RefusedError(Refusal.UNANSWERED, count=len(missing))
         report, findings = await self._score(walk)
-        now = iso(self.clock.now())
+        moment = self.clock.now()
+        now = iso(moment)
         coverage = Coverage(answered_by_hand, len(report.not_applicable), report.clause_count, report.incomplete)
+        today = moment.astimezone(self.tz).date()
+        actions = [
+            NewAction(d.clause_id, d.answer.value, d.severity.value, d.due_date.isoformat())
+            for d in drafts_for(report.findings, walk.rubric, today, self.calendar, self.actions)
+        ]
         submitted = await self.repo.submit(
             walk.id,
             report.overall.earned,
@@ -511,6 +525,7 @@ class InspectionFlow:
             coverage,
             caller.user_id,
             now,
+            actions,
         )
         if not submitted:
             raise RefusedError(Refusal.SUBMITTED, site=walk.row.site_name)
