@@ -26,7 +26,9 @@ from tests.harness.driver import Person
 from tests.harness.media import make_png
 
 
-async def inspect_fully(person: Person, clauses: int, think: float, taps: list[tuple[float, float]]) -> tuple[int, int]:
+async def inspect_fully(
+    person: Person, clauses: int, think: float, taps: list[tuple[float, float]], photo_every: int = PHOTO_EVERY
+) -> tuple[int, int]:
     """One inspector's whole walk; returns (updates sent, photos sent). Each tap is recorded in
     ``taps`` as (the wall-clock moment of the press, its latency in seconds).
 
@@ -53,7 +55,7 @@ async def inspect_fully(person: Person, clauses: int, think: float, taps: list[t
         updates += 1
         card = await person.wait_text(f"总 {n + 2}/65" if n < 64 else "复核", timeout=120)
         taps.append((moment, time.perf_counter() - pressed))
-        if n % PHOTO_EVERY == 0 and n < 64:
+        if photo_every and n % photo_every == 0 and n < 64:
             await pause()
             await person.send_photo(make_png(seed=person.user_id * 100 + n))
             updates += 1
@@ -65,14 +67,14 @@ async def inspect_fully(person: Person, clauses: int, think: float, taps: list[t
 ARRIVALS_SECONDS = 20.0
 
 
-async def crowd(inspectors: int, clauses: int, think: float) -> int:
+async def crowd(inspectors: int, clauses: int, think: float, photo_every: int = PHOTO_EVERY) -> int:
     people = range(20001, 20001 + inspectors)
     async with FakeBotAPI() as api:
         async with bot_process(api, prepare=lambda data_dir: seed(data_dir, people)) as bot:
             await wait_ready(api)
             started, start_wall = time.perf_counter(), time.time()
             presses: list[tuple[float, float]] = []
-            walks = (inspect_fully(api.person(p, "督导员"), clauses, think, presses) for p in people)
+            walks = (inspect_fully(api.person(p, "督导员"), clauses, think, presses, photo_every) for p in people)
             results = await asyncio.gather(*walks)
             taps = [latency for _, latency in presses]
             elapsed = time.perf_counter() - started
@@ -128,6 +130,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--inspectors", type=int, default=200)
     parser.add_argument("--clauses", type=int, default=65)
     parser.add_argument("--think", type=float, default=3.0, help="mean seconds between an inspector's taps")
+    parser.add_argument("--photo-every", type=int, default=PHOTO_EVERY, help="a photo every N clauses (0: none)")
     args, _ = parser.parse_known_args(argv)
     print(f"{args.inspectors} inspectors, {args.clauses} clauses each, ~{args.think:g} s between taps")
-    return asyncio.run(crowd(args.inspectors, args.clauses, args.think))
+    return asyncio.run(crowd(args.inspectors, args.clauses, args.think, args.photo_every))
