@@ -27,17 +27,23 @@ class BotProcess:
     process: asyncio.subprocess.Process
     data_dir: Path
     timings_file: Path
-    timings: list[list[float]] = field(default_factory=list)  # [handling, of which Bot API wait] per update
+    # [handling, of which Bot API wait, of which in database calls] per update
+    timings: list[list[float]] = field(default_factory=list)
     loop_lag: list[float] = field(default_factory=list)  # seconds the bot's event loop woke a 10 ms sleep late
 
     @property
     def handling(self) -> list[float]:
-        return [total for total, _ in self.timings]
+        return [timing[0] for timing in self.timings]
 
     @property
     def bot_side(self) -> list[float]:
         """Handling time without the time spent waiting for Bot API answers."""
-        return [total - waited for total, waited in self.timings]
+        return [timing[0] - timing[1] for timing in self.timings]
+
+    @property
+    def in_database(self) -> list[float]:
+        """Time in database calls, queueing for the write lock and aiosqlite's thread included."""
+        return [timing[2] if len(timing) > 2 else 0.0 for timing in self.timings]
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the bot process so far (from /proc)."""

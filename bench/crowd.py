@@ -82,6 +82,7 @@ async def crowd(inspectors: int, clauses: int, think: float, photo_every: int = 
                 answers = conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
                 stored_photos = conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
         timings = bot.bot_side
+        in_database = bot.in_database
         lag = bot.loop_lag
     updates = sum(u for u, _ in results)
     photos = sum(p for _, p in results)
@@ -94,6 +95,7 @@ async def crowd(inspectors: int, clauses: int, think: float, photo_every: int = 
             "p95 ms",
             "p99 ms",
             "bot-side p99",
+            "in database p99",
             "loop lag p99",
             "answers",
             "photos",
@@ -106,6 +108,7 @@ async def crowd(inspectors: int, clauses: int, think: float, photo_every: int = 
             f"{1000 * percentile(taps, 0.95):.1f}",
             f"{1000 * percentile(taps, 0.99):.1f}",
             f"{1000 * percentile(timings, 0.99):.1f}",
+            f"{1000 * percentile(in_database, 0.99):.1f}",
             f"{1000 * percentile(lag, 0.99):.1f}",
             f"{answers}/{inspectors * clauses}",
             f"{stored_photos}/{photos}",

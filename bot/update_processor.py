@@ -18,6 +18,7 @@ from telegram.ext import BaseUpdateProcessor
 from telegram.request import HTTPXRequest
 
 from bot.transport import AiohttpRequest
+from storage.db import DB_WAIT
 
 # Benchmarks only: seconds the current update spent waiting for Bot API answers.
 API_WAIT: ContextVar[list[float] | None] = ContextVar("api_wait", default=None)
@@ -49,8 +50,8 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # key -> updates holding or waiting for its lock
-        # Benchmarks pass a list to collect [handling time, of which waiting for the Bot API] per update
-        # (seconds, from the moment the update's turn came).
+        # Benchmarks pass a list to collect [handling time, of which waiting for the Bot API, of which
+        # in database calls] per update (seconds, from the moment the update's turn came).
         self._timings = timings
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -80,15 +81,17 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
 
 async def timed(coroutine: Awaitable[Any], timings: list[list[float]]) -> None:
-    """Await one update's handling and record [its duration, of which waiting for the Bot API]."""
-    waited = [0.0]
-    token = API_WAIT.set(waited)
+    """Await one update's handling and record [its duration, of which waiting for the Bot API, of
+    which in database calls (lock and thread queueing included)]."""
+    api, db = [0.0], [0.0]
+    api_token, db_token = API_WAIT.set(api), DB_WAIT.set(db)
     started = time.perf_counter()
     try:
         await coroutine
     finally:
-        API_WAIT.reset(token)
-        timings.append([time.perf_counter() - started, waited[0]])
+        API_WAIT.reset(api_token)
+        DB_WAIT.reset(db_token)
+        timings.append([time.perf_counter() - started, api[0], db[0]])
 
 
 def _key(update: object) -> int | None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +23,23 @@ from storage.private_aiosqlite import run_on_connection_thread
 
 Row = aiosqlite.Row
 T = TypeVar("T")
+
+# Benchmarks only: seconds the current update spent in database calls (queueing for the write lock
+# and aiosqlite's one thread included), set per update by bot.update_processor.timed().
+DB_WAIT: ContextVar[list[float] | None] = ContextVar("db_wait", default=None)
+
+
+@asynccontextmanager
+async def _timed() -> AsyncIterator[None]:
+    waited = DB_WAIT.get()
+    if waited is None:
+        yield
+        return
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        waited[0] += time.perf_counter() - started
 
 
 class Database:
@@ -46,7 +65,7 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction; rolled back if the block raises."""
-        async with self._lock:
+        async with _timed(), self._lock:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -61,7 +80,8 @@ class Database:
 
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Several reads in a single trip to aiosqlite's thread."""
-        return await run_on_connection_thread(self._conn, work)
+        async with _timed():
+            return await run_on_connection_thread(self._conn, work)
 
     async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """One write transaction in a single trip to aiosqlite's thread; rolled back if ``work`` raises."""
@@ -76,16 +96,17 @@ class Database:
             conn.commit()
             return result
 
-        async with self._lock:
+        async with _timed(), self._lock:
             return await run_on_connection_thread(self._conn, run)
 
     # execute_fetchall is one trip to aiosqlite's thread; execute + fetch + close would be three.
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        rows = await self._conn.execute_fetchall(sql, params)
+        rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return list(await self._conn.execute_fetchall(sql, params))
+        async with _timed():
+            return list(await self._conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -96,7 +117,7 @@ class Database:
 
         The lock still matters: it keeps the statement out of another coroutine's open transaction.
         """
-        async with self._lock:
+        async with _timed(), self._lock:
             cursor = await self._conn.execute(sql, params)
             return cursor.lastrowid or 0
 
