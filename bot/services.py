@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.clock import Clock, iso
 from bot.flows.access import Caller
+from bot.flows.actions.loop import ActionLoop
 from bot.flows.actions.views import ActionFlow
 from bot.flows.duties.answers import DutyFlow
 from bot.flows.inspection.walk import InspectionFlow
@@ -55,6 +56,7 @@ class Services:
     inspections: InspectionFlow = field(init=False)
     duties: DutyFlow = field(init=False)
     actions: ActionFlow = field(init=False)
+    action_loop: ActionLoop = field(init=False)
     reports: ReportFlow = field(init=False)
     digests: DigestFlow = field(init=False)
     audit: Audit = field(init=False)
@@ -93,6 +95,7 @@ class Services:
             rubrics=self.rubrics,  # clause texts quoted in reminders come from the company's rubric files
         )
         self.actions = ActionFlow(ActionRepository(self.db), self.sites, self.rubrics, self.clock, self.settings.tz)
+        self.action_loop = ActionLoop(self.actions, self.pending, self.files, self.settings.inspection.max_photo_mb)
         report_repo = ReportRepository(self.db)
         self.reports = ReportFlow(report_repo, self.sites, self.rubrics, self.files, self.clock, self.settings)
         self.digests = DigestFlow(self.reports, report_repo, self.users, self.clock, self.settings)

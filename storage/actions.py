@@ -3,6 +3,7 @@ of the inspection that found them, so a crash can never leave a submitted inspec
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -47,6 +48,19 @@ class ActionEvent:
     round: int
     due_date: str | None
     detail: str | None
+
+
+@dataclass(frozen=True)
+class ProofItem:
+    id: int
+    round: int
+    kind: str  # photo, document, note
+    file_id: str | None
+    sha256: str | None
+    file_name: str | None
+    text: str | None
+    sent_by: int
+    created_at: str
 
 
 _SELECT = """SELECT a.*, s.name AS site_name, i.rubric_hash, i.inspector_id
@@ -154,6 +168,151 @@ class ActionRepository:
             for r in rows
         ]
 
+    # -- the fix-and-verify loop. Each transition is one transaction with its event and checks the
+    # state it starts from in its UPDATE, so a double tap or a stale button applies nothing.
+
+    async def roles_at(self, user_id: int, site_id: int) -> set[str]:
+        """The roles through which ``user_id`` reaches the (active) site: a grant of every site, of
+        the site, or of its region."""
+        rows = await self._db.fetchall(
+            """SELECT DISTINCT r.role FROM user_roles r JOIN sites s ON s.id = ? AND s.active = 1
+               WHERE r.user_id = ? AND ((r.site_id IS NULL AND r.region IS NULL) OR r.site_id = s.id
+                                        OR r.region = s.region)""",
+            (site_id, user_id),
+        )
+        return {row["role"] for row in rows}
+
+    async def proof_count(self, action_id: int, round_: int) -> int:
+        return int(
+            await self._db.fetchval(
+                "SELECT COUNT(*) FROM action_evidence WHERE action_id = ? AND round = ?", (action_id, round_)
+            )
+        )
+
+    async def proof(self, action_id: int, round_: int) -> list[ProofItem]:
+        rows = await self._db.fetchall(
+            "SELECT * FROM action_evidence WHERE action_id = ? AND round = ? ORDER BY id", (action_id, round_)
+        )
+        return [
+            ProofItem(
+                r["id"],
+                r["round"],
+                r["kind"],
+                r["file_id"],
+                r["sha256"],
+                r["file_name"],
+                r["text"],
+                r["sent_by"],
+                r["created_at"],
+            )
+            for r in rows
+        ]
+
+    async def last_return(self, action_id: int) -> str | None:
+        return await self._db.fetchval(
+            "SELECT detail FROM action_events WHERE action_id = ? AND event = 'returned' ORDER BY id DESC LIMIT 1",
+            (action_id,),
+        )
+
+    async def add_proof(
+        self,
+        action_id: int,
+        round_: int,
+        kind: str,
+        sent_by: int,
+        now: str,
+        *,
+        file_id: str | None = None,
+        file_unique_id: str | None = None,
+        sha256: str | None = None,
+        file_name: str | None = None,
+        mime_type: str | None = None,
+        size: int | None = None,
+        text: str | None = None,
+    ) -> bool:
+        """Proof for the round, kept only while the action is still open in that round. False: not
+        added (the same file again in this round, or the action moved on meanwhile)."""
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                """INSERT OR IGNORE INTO action_evidence (action_id, round, kind, file_id, file_unique_id, sha256,
+                       file_name, mime_type, size, text, sent_by, created_at)
+                   SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+                   WHERE EXISTS (SELECT 1 FROM actions WHERE id = ? AND status = 'open' AND round = ?)""",
+                (
+                    action_id,
+                    round_,
+                    kind,
+                    file_id,
+                    file_unique_id,
+                    sha256,
+                    file_name,
+                    mime_type,
+                    size,
+                    text,
+                    sent_by,
+                    now,
+                    action_id,
+                    round_,
+                ),
+            )
+        return cursor.rowcount > 0
+
+    async def submit(self, action_id: int, round_: int, actor_id: int, now: str, pending_kind: str) -> bool:
+        """open -> submitted, when the round has proof; clears the person's proof question. False:
+        nothing changed (already submitted, returned or closed meanwhile, or no proof)."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                """UPDATE actions SET status = 'submitted', updated_at = ?
+                   WHERE id = ? AND status = 'open' AND round = ?
+                     AND EXISTS (SELECT 1 FROM action_evidence e WHERE e.action_id = actions.id
+                                 AND e.round = actions.round)""",
+                (now, action_id, round_),
+            )
+            if cursor.rowcount != 1:
+                return False
+            _event_sync(conn, action_id, now, actor_id, "submitted", round_)
+            _clear_pending_sync(conn, actor_id, pending_kind, action_id)
+            return True
+
+        return await self._db.transaction(work)
+
+    async def close(self, action_id: int, round_: int, actor_id: int, now: str) -> bool:
+        """submitted -> closed (the verifier accepted the proof)."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                """UPDATE actions SET status = 'closed', closed_at = ?, updated_at = ?
+                   WHERE id = ? AND status = 'submitted' AND round = ?""",
+                (now, now, action_id, round_),
+            )
+            if cursor.rowcount != 1:
+                return False
+            _event_sync(conn, action_id, now, actor_id, "closed", round_)
+            return True
+
+        return await self._db.transaction(work)
+
+    async def return_(
+        self, action_id: int, round_: int, actor_id: int, reason: str, now: str, pending_kind: str
+    ) -> bool:
+        """submitted -> open, round + 1, with the reason; clears the verifier's reason question. The
+        event keeps the round whose proof was refused."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                """UPDATE actions SET status = 'open', round = round + 1, updated_at = ?
+                   WHERE id = ? AND status = 'submitted' AND round = ?""",
+                (now, action_id, round_),
+            )
+            if cursor.rowcount != 1:
+                return False
+            _event_sync(conn, action_id, now, actor_id, "returned", round_, reason)
+            _clear_pending_sync(conn, actor_id, pending_kind, action_id)
+            return True
+
+        return await self._db.transaction(work)
+
 
 def _action(row: Row) -> ActionRow:
     return ActionRow(
@@ -172,4 +331,30 @@ def _action(row: Row) -> ActionRow:
         closed_at=row["closed_at"],
         rubric_hash=row["rubric_hash"],
         inspector_id=row["inspector_id"],
+    )
+
+
+def _event_sync(
+    conn: sqlite3.Connection,
+    action_id: int,
+    now: str,
+    actor_id: int,
+    event: str,
+    round_: int,
+    detail: str | None = None,
+) -> None:
+    """An event of the loop; ``due_date`` is the action's (unchanged by these transitions)."""
+    conn.execute(
+        """INSERT INTO action_events (action_id, at, actor_id, event, round, due_date, detail)
+           SELECT id, ?, ?, ?, ?, due_date, ? FROM actions WHERE id = ?""",
+        (now, actor_id, event, round_, detail, action_id),
+    )
+
+
+def _clear_pending_sync(conn: sqlite3.Connection, user_id: int, kind: str, action_id: int) -> None:
+    """The person's question about this action (payload ``<action>|<asked at>``), if it still is one."""
+    prefix = f"{action_id}|"
+    conn.execute(
+        "DELETE FROM pending_inputs WHERE user_id = ? AND kind = ? AND substr(payload, 1, ?) = ?",
+        (user_id, kind, len(prefix), prefix),
     )

@@ -1,5 +1,10 @@
 """What people see of corrective actions: the open ones of their sites, and one action's card with
-its history. Everyone sees only the actions of the sites their roles reach (admins: all)."""
+its history. Everyone sees only the actions of the sites their roles reach (admins: all); the
+inspector who found a problem also sees its action.
+
+Who may do what in the fix-and-verify loop (:func:`ActionFlow.powers`): the site's staff (and admins)
+send proof and submit it; the inspector who found it, the inspectors and managers of the site, and
+admins verify (通过 or 退回)."""
 
 from __future__ import annotations
 
@@ -37,7 +42,7 @@ class ActionLine:
 class HistoryLine:
     at: datetime  # local
     actor_name: str | None
-    event: str  # created, changed, cancelled (and, to come: submitted, returned, closed, extended)
+    event: str  # created, changed, cancelled, submitted, returned, closed (to come: extended)
     round: int
     due_date: date | None
     detail: str | None
@@ -49,6 +54,16 @@ class ActionCard:
     inspection_id: int
     found_on: date
     history: tuple[HistoryLine, ...]
+    proof_count: int = 0  # proof items of the current round
+    last_return: str | None = None  # why the proof was last returned, if it was
+    may_submit: bool = False  # the caller may send proof and submit it (staff of the site, admins)
+    may_verify: bool = False  # the caller may pass or return it
+
+
+@dataclass(frozen=True)
+class Powers:
+    submit: bool
+    verify: bool
 
 
 @dataclass
@@ -65,13 +80,46 @@ class ActionFlow:
         return [self._line(row) for row in rows]
 
     async def card(self, caller: Caller, action_id: int) -> ActionCard:
+        row = await self.visible(caller, action_id)
+        return await self.card_of(caller, row)
+
+    async def visible(self, caller: Caller, action_id: int) -> ActionRow:
+        """The action, if the caller may see it; refused as not found otherwise (a forged id tells
+        nothing about other sites' actions)."""
         row = await self.repo.get(action_id)
-        site_ids = await self._site_ids(caller)
-        if row is None or (site_ids is not None and row.site_id not in site_ids):
+        if row is None:
             raise RefusedError(Refusal.NOT_FOUND)
-        history = tuple(self._history(event) for event in await self.repo.events(action_id))
+        if row.inspector_id == caller.user_id and Role.INSPECTOR in caller.roles:
+            return row
+        site_ids = await self._site_ids(caller)
+        if site_ids is not None and row.site_id not in site_ids:
+            raise RefusedError(Refusal.NOT_FOUND)
+        return row
+
+    async def powers(self, caller: Caller, row: ActionRow) -> Powers:
+        if Role.ADMIN in caller.roles:
+            return Powers(submit=True, verify=True)
+        roles = await self.repo.roles_at(caller.user_id, row.site_id)
+        finder = row.inspector_id == caller.user_id and Role.INSPECTOR in caller.roles
+        return Powers(
+            submit=Role.STAFF.value in roles,
+            verify=finder or bool(roles & {Role.INSPECTOR.value, Role.MANAGER.value}),
+        )
+
+    async def card_of(self, caller: Caller, row: ActionRow) -> ActionCard:
+        history = tuple(self._history(event) for event in await self.repo.events(row.id))
         found_on = datetime.fromisoformat(row.created_at).astimezone(self.tz).date()
-        return ActionCard(self._line(row), row.inspection_id, found_on, history)
+        powers = await self.powers(caller, row)
+        return ActionCard(
+            self._line(row),
+            row.inspection_id,
+            found_on,
+            history,
+            proof_count=await self.repo.proof_count(row.id, row.round),
+            last_return=await self.repo.last_return(row.id) if row.round > 1 else None,
+            may_submit=powers.submit,
+            may_verify=powers.verify,
+        )
 
     async def _site_ids(self, caller: Caller) -> list[int] | None:
         """None: every site (an admin)."""

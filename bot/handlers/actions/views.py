@@ -3,6 +3,7 @@ its history. Logic lives in bot.flows.actions.
 
 Callback data (checked against the database on every tap):
   al:<page>   a page of the list        ao:<action>   an action's card
+The card's buttons of the fix-and-verify loop are in bot.handlers.actions.loop.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flows.actions.views import SEEING_ROLES, ActionLine
 from bot.flows.paging import MESSAGE_BUDGET, paginate, utf16_len
+from bot.handlers.actions import loop
+from bot.handlers.actions.loop import card_keyboard
 from bot.handlers.base import ID, PAGE, Turn, guarded
 
 LINES_PER_PAGE = 10
@@ -64,8 +67,7 @@ async def on_card(turn: Turn) -> None:
     assert turn.update.callback_query is not None
     action_id = int((turn.update.callback_query.data or "").split(":")[1])
     card = await turn.services.actions.card(turn.caller, action_id)
-    back = InlineKeyboardMarkup([[Button(turn.label("actions.btn_back"), callback_data="al:0")]])
-    await turn.edit("actions.card", back, card=card)
+    await turn.edit("actions.card", card_keyboard(turn, card), card=card)
     await turn.answer()
 
 
@@ -73,6 +75,7 @@ def register(app: Application) -> None:
     app.add_handler(CommandHandler("actions", actions_command))
     app.add_handler(CallbackQueryHandler(on_list, pattern=rf"^al:{PAGE}$"))
     app.add_handler(CallbackQueryHandler(on_card, pattern=rf"^ao:{ID}$"))
+    loop.register(app)  # its buttons, and its text and media claimers (first in line)
 
 
 __all__ = ["ActionLine", "register"]

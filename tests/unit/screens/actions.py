@@ -1,13 +1,16 @@
-"""Samples of every screen of ``bot/templates/actions.j2`` (corrective actions: the open list and an
-action's card), built from the real rubric (edition 2) and the types in bot/flows/actions/views.py."""
+"""Samples of every screen of ``bot/templates/actions.j2`` (corrective actions: the open list, an
+action's card and the fix-and-verify loop), built from the real rubric (edition 2) and the types in
+bot/flows/actions/views.py and loop.py."""
 
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from bot.flows.actions.loop import Proof, ProofSaved
 from bot.flows.actions.rules import ActionStatus, Severity
 from bot.flows.actions.views import ActionCard, ActionLine, HistoryLine
 from rubric.model import Answer
 from rubric.registry import RubricRegistry
+from storage.actions import ProofItem
 
 RUBRIC = RubricRegistry.load().get(2)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -50,6 +53,27 @@ HISTORY = (
     HistoryLine(datetime(2026, 4, 2, 9, 0, tzinfo=SHANGHAI), "王督导", "changed", 1, None, "partial"),
     HistoryLine(datetime(2026, 4, 2, 9, 1, tzinfo=SHANGHAI), None, "cancelled", 1, None, "finding_removed"),
 )
+LOOP_HISTORY = (
+    HistoryLine(datetime(2026, 4, 3, 15, 0, tzinfo=SHANGHAI), "前台小张", "submitted", 1, date(2026, 4, 8), None),
+    HistoryLine(
+        datetime(2026, 4, 3, 16, 0, tzinfo=SHANGHAI), "王督导", "returned", 1, date(2026, 4, 8), "照片看不清<门禁>"
+    ),
+    HistoryLine(datetime(2026, 4, 4, 10, 0, tzinfo=SHANGHAI), "前台小张", "submitted", 2, date(2026, 4, 8), None),
+    HistoryLine(datetime(2026, 4, 4, 11, 0, tzinfo=SHANGHAI), "王督导", "closed", 2, date(2026, 4, 8), None),
+)
+RETURNED = ActionCard(
+    LATE,
+    8,
+    date(2026, 3, 20),
+    HISTORY[:1] + LOOP_HISTORY[:2],
+    proof_count=0,
+    last_return="照片看不清<门禁>",
+    may_submit=True,
+)
+WAITING_CARD = ActionCard(WAITING, 9, date(2026, 4, 1), LOOP_HISTORY[:1], proof_count=3, may_verify=True)
+PHOTO = ProofItem(1, 1, "photo", "AgAD-photo", "ab" * 32, None, "已更换门禁", 4001, "2026-04-03T07:00:00+00:00")
+DOCUMENT = ProofItem(2, 1, "document", "BQAD-doc", "cd" * 32, "验收单.pdf", None, 4001, "2026-04-03T07:01:00+00:00")
+NOTE = ProofItem(3, 1, "note", None, None, None, "投诉分析报告已补齐，见附件", 4001, "2026-04-03T07:02:00+00:00")
 
 SAMPLES: dict[str, list[dict]] = {
     "day": [{"d": date(2026, 4, 8)}],
@@ -64,9 +88,33 @@ SAMPLES: dict[str, list[dict]] = {
     ],
     "btn_open": [{"line": OPEN}],
     "btn_back": [{}],
-    "event": [{"h": h} for h in HISTORY],
+    "event": [{"h": h} for h in HISTORY + LOOP_HISTORY],
     "card": [
         {"card": ActionCard(OPEN, 7, date(2026, 4, 1), HISTORY[:1])},
         {"card": ActionCard(LATE, 8, date(2026, 3, 20), HISTORY)},
+        {"card": RETURNED},
+        {"card": WAITING_CARD},
     ],
+    "btn_proof": [{}],
+    "btn_submit": [{}],
+    "btn_pass": [{}],
+    "btn_return": [{}],
+    "btn_view_proof": [{"count": 1}, {"count": 3}],
+    "proof_prompt": [{"card": RETURNED}],
+    "proof_saved": [
+        {"saved": ProofSaved(RETURNED, "photo", True)},
+        {"saved": ProofSaved(RETURNED, "document", True)},
+        {"saved": ProofSaved(RETURNED, "note", True)},
+        {"saved": ProofSaved(RETURNED, "photo", False)},
+    ],
+    "submitted": [{"card": WAITING_CARD}],
+    "toast_submitted": [{}],
+    "toast_closed": [{}],
+    "return_prompt": [{"card": WAITING_CARD}],
+    "returned": [{"card": RETURNED}],
+    "reason_needs_text": [{}],
+    "proof_header": [{"proof": Proof(WAITING_CARD, (PHOTO, DOCUMENT, NOTE))}, {"proof": Proof(WAITING_CARD, ())}],
+    "refused_not_allowed": [{}],
+    "refused_stale": [{}],
+    "refused_no_proof": [{}],
 }
