@@ -27,7 +27,8 @@ class BotProcess:
     process: asyncio.subprocess.Process
     data_dir: Path
     timings_file: Path
-    # [handling, of which Bot API wait, of which in database calls] per update
+    # [handling, Bot API wait, in database calls, of those the write-lock wait and the time on the
+    # database thread] per update (storage.db.DB_WAIT)
     timings: list[list[float]] = field(default_factory=list)
     loop_lag: list[float] = field(default_factory=list)  # seconds the bot's event loop woke a 10 ms sleep late
 

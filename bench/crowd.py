@@ -124,8 +124,28 @@ async def crowd(inspectors: int, clauses: int, think: float, photo_every: int = 
     )
     ok = answers == inspectors * clauses and stored_photos == photos
     p99 = 1000 * percentile(taps, 0.99)
+    print(slowest_breakdown(bot.timings))
     print(f"tap p99 {p99:.1f} ms end to end (target < 100 ms); nothing lost: {'yes' if ok else 'NO'} — {machine()}")
     return 0 if ok and p99 < 100 else 1
+
+
+def slowest_breakdown(timings: list[list[float]], share: float = 0.01) -> str:
+    """Where the slowest updates' time outside Bot API calls goes, on average."""
+    rows = sorted((t for t in timings if len(t) >= 5), key=lambda t: t[0] - t[1], reverse=True)
+    slowest = rows[: max(1, int(len(rows) * share))]
+    if not slowest:
+        return "no database timings"
+
+    def mean(values: list[float]) -> float:
+        return 1000 * sum(values) / len(values)
+
+    outside_api = mean([t[0] - t[1] for t in slowest])
+    in_db, lock, thread = (mean([t[i] for t in slowest]) for i in (2, 3, 4))
+    return (
+        f"slowest {share:.0%} of updates ({len(slowest)}), mean ms: outside Bot API {outside_api:.1f}, in database "
+        f"{in_db:.1f} (write-lock wait {lock:.1f}, read/transaction work on the db thread {thread:.1f}, "
+        f"the rest queueing for that thread or in single statements)"
+    )
 
 
 def main(argv: list[str]) -> int:

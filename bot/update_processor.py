@@ -82,8 +82,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
 async def timed(coroutine: Awaitable[Any], timings: list[list[float]]) -> None:
     """Await one update's handling and record [its duration, of which waiting for the Bot API, of
-    which in database calls (lock and thread queueing included)]."""
-    api, db = [0.0], [0.0]
+    which in database calls, of those waiting for the write lock, and running on the database thread]
+    (see storage.db.DB_WAIT)."""
+    api, db = [0.0], [0.0, 0.0, 0.0]
     api_token, db_token = API_WAIT.set(api), DB_WAIT.set(db)
     started = time.perf_counter()
     try:
@@ -91,7 +92,7 @@ async def timed(coroutine: Awaitable[Any], timings: list[list[float]]) -> None:
     finally:
         API_WAIT.reset(api_token)
         DB_WAIT.reset(db_token)
-        timings.append([time.perf_counter() - started, api[0], db[0]])
+        timings.append([time.perf_counter() - started, api[0], *db])
 
 
 def _key(update: object) -> int | None:

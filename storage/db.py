@@ -1,8 +1,14 @@
 """The one aiosqlite connection of the bot, with one write lock.
 
-Coroutines sharing a connection would otherwise interleave their transactions, so every write
-goes through :meth:`Database.write`, which holds an asyncio lock around ``BEGIN IMMEDIATE`` ...
-``COMMIT``. Reads need no lock (WAL).
+aiosqlite runs every call on one thread, one after the other, in the order they were queued.
+A transaction that spans several calls (:meth:`Database.write`) holds an asyncio lock from its
+``BEGIN IMMEDIATE`` to its ``COMMIT``, so no other coroutine's statement lands inside it. A write
+made in a single call (:meth:`Database.transaction`, :meth:`Database.execute`) needs that lock only
+while such a transaction is open or waiting: otherwise the thread runs it whole between any other
+calls, and a ``write()`` begun later queues its ``BEGIN`` behind it. Holding the lock through a
+single call would make every next writer wait while that call sits in the thread's queue behind
+everyone's reads: under 200 inspectors that convoy was the slowest taps' 560 ms (bench crowd).
+Reads need no lock (WAL).
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ from storage.private_aiosqlite import run_on_connection_thread
 Row = aiosqlite.Row
 T = TypeVar("T")
 
-# Benchmarks only: seconds the current update spent in database calls (queueing for the write lock
-# and aiosqlite's one thread included), set per update by bot.update_processor.timed().
+# Benchmarks only, set per update by bot.update_processor.timed(): seconds the current update spent
+# [in database calls (queueing included), waiting for the write lock, running read()/transaction()
+# work on aiosqlite's thread]. The rest of the first is queueing for that one thread.
 DB_WAIT: ContextVar[list[float] | None] = ContextVar("db_wait", default=None)
+IN_DATABASE, LOCK_WAIT, ON_THREAD = 0, 1, 2
 
 
 @asynccontextmanager
@@ -39,7 +47,34 @@ async def _timed() -> AsyncIterator[None]:
     try:
         yield
     finally:
-        waited[0] += time.perf_counter() - started
+        waited[IN_DATABASE] += time.perf_counter() - started
+
+
+@asynccontextmanager
+async def _locked(lock: asyncio.Lock) -> AsyncIterator[None]:
+    """``async with lock``, adding the wait for it to the update's LOCK_WAIT when benchmarked."""
+    waited = DB_WAIT.get()
+    started = time.perf_counter() if waited is not None else 0.0
+    async with lock:
+        if waited is not None:
+            waited[LOCK_WAIT] += time.perf_counter() - started
+        yield
+
+
+def _thread_timed(work: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
+    """``work``, adding its run time on aiosqlite's thread to the update's ON_THREAD when benchmarked."""
+    waited = DB_WAIT.get()
+    if waited is None:
+        return work
+
+    def timed_work(conn: sqlite3.Connection) -> T:
+        started = time.perf_counter()
+        try:
+            return work(conn)
+        finally:
+            waited[ON_THREAD] += time.perf_counter() - started
+
+    return timed_work
 
 
 class Database:
@@ -65,7 +100,7 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction; rolled back if the block raises."""
-        async with _timed(), self._lock:
+        async with _timed(), _locked(self._lock):
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -81,7 +116,7 @@ class Database:
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Several reads in a single trip to aiosqlite's thread."""
         async with _timed():
-            return await run_on_connection_thread(self._conn, work)
+            return await run_on_connection_thread(self._conn, _thread_timed(work))
 
     async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """One write transaction in a single trip to aiosqlite's thread; rolled back if ``work`` raises."""
@@ -96,8 +131,11 @@ class Database:
             conn.commit()
             return result
 
-        async with _timed(), self._lock:
-            return await run_on_connection_thread(self._conn, run)
+        async with _timed():
+            if self._lock.locked():  # a write() is open (or next): its BEGIN..COMMIT trips go first
+                async with _locked(self._lock):
+                    return await run_on_connection_thread(self._conn, _thread_timed(run))
+            return await run_on_connection_thread(self._conn, _thread_timed(run))
 
     # execute_fetchall is one trip to aiosqlite's thread; execute + fetch + close would be three.
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
@@ -117,7 +155,11 @@ class Database:
 
         The lock still matters: it keeps the statement out of another coroutine's open transaction.
         """
-        async with _timed(), self._lock:
+        async with _timed():
+            if self._lock.locked():
+                async with _locked(self._lock):
+                    cursor = await self._conn.execute(sql, params)
+                    return cursor.lastrowid or 0
             cursor = await self._conn.execute(sql, params)
             return cursor.lastrowid or 0
 

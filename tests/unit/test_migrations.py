@@ -95,5 +95,16 @@ async def test_a_one_trip_transaction_commits_or_leaves_nothing(tmp_path):
         await asyncio.gather(slow_write(), db.transaction(add_site("丙")))
         names = [row["name"] for row in await db.fetchall("SELECT name FROM sites ORDER BY id")]
         assert names == ["阳光花园", "甲", "乙", "丙"]
+
+        # A one-trip transaction first (it takes no lock when no write() is open), then a write()
+        # begun while it waits in the thread's queue: its BEGIN queues behind, nothing lands inside.
+        await db.execute("DELETE FROM sites WHERE id > 1")
+        await asyncio.gather(
+            db.transaction(add_site("丙")),
+            slow_write(),
+            db.execute("INSERT INTO sites (name, created_at) VALUES ('丁', ?)", (now,)),
+        )
+        names = [row["name"] for row in await db.fetchall("SELECT name FROM sites ORDER BY id")]
+        assert names == ["阳光花园", "丙", "甲", "乙", "丁"]
     finally:
         await db.close()
