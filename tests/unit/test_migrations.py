@@ -46,14 +46,32 @@ def test_a_failing_migration_leaves_nothing_half_done(tmp_path, monkeypatch):
 async def test_database_pragmas_and_write_rollback(tmp_path):
     db = await Database.open(tmp_path / "bot.sqlite3")
     try:
-        assert await db.fetchval("PRAGMA foreign_keys") == 1
+        async with db.write() as conn:
+            assert (await conn.execute_fetchall("PRAGMA foreign_keys"))[0][0] == 1
+            assert (await conn.execute_fetchall("PRAGMA busy_timeout"))[0][0] == 5000
         assert await db.fetchval("PRAGMA busy_timeout") == 5000
+        # Reads go to a read-only connection: a write sent there fails instead of racing the writer.
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await db.fetchall("INSERT INTO audit_log (at, action) VALUES ('x', 'test')")
         with pytest.raises(RuntimeError):
             async with db.write() as conn:
                 await conn.execute("INSERT INTO audit_log (at, action) VALUES ('x', 'test')")
                 raise RuntimeError("boom")
         assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
         assert await db.schema_version() == migrate.latest_version()
+    finally:
+        await db.close()
+
+
+async def test_a_read_sees_only_committed_writes(tmp_path):
+    db = await Database.open(tmp_path / "bot.sqlite3")
+    try:
+        async with db.write() as conn:
+            await conn.execute("INSERT INTO audit_log (at, action) VALUES ('x', 'test')")
+            # Another coroutine's read while this transaction is open: it must not see the row yet.
+            assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
+            assert await db.read(lambda c: c.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]) == 0
+        assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 1
     finally:
         await db.close()
 
