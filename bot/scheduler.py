@@ -32,8 +32,8 @@ async def start_scheduler(app: Application) -> None:
     svc = app_services(app)
     await svc.duties.engine.start()
     if not svc.settings.duties.enabled:
+        # The engine still ticks: corrective actions' messages go through its outbox.
         log.info("periodic duties are off ([duties] enabled = false)")
-        return
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
     interval = svc.settings.duties.tick_seconds
     # The JobQueue starts after post_init, possibly much later (the Bot API may be unreachable): an

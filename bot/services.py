@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackContext
 from bot.clock import Clock, iso
 from bot.flows.access import Caller
 from bot.flows.actions.loop import ActionLoop
+from bot.flows.actions.notices import ActionMessenger
 from bot.flows.actions.views import ActionFlow
 from bot.flows.duties.answers import DutyFlow
 from bot.flows.inspection.walk import InspectionFlow
@@ -27,6 +28,7 @@ from bot.i18n import Texts, language_from_telegram
 from bot.rate_limits import broadcasting
 from config.settings import Settings
 from rubric.registry import RubricRegistry
+from storage.action_messages import ActionMessageRepository
 from storage.actions import ActionRepository
 from storage.db import Database
 from storage.duties import DutyRepository
@@ -95,6 +97,19 @@ class Services:
             rubrics=self.rubrics,  # clause texts quoted in reminders come from the company's rubric files
         )
         self.actions = ActionFlow(ActionRepository(self.db), self.sites, self.rubrics, self.clock, self.settings.tz)
+        engine = self.duties.engine
+        engine.extensions.append(
+            ActionMessenger(
+                ActionMessageRepository(self.db),
+                self.actions,
+                engine.repo,
+                engine,
+                self.settings.actions,
+                engine.calendar,
+                self.clock,
+                self.settings.tz,
+            )
+        )
         self.action_loop = ActionLoop(self.actions, self.pending, self.files, self.settings.inspection.max_photo_mb)
         report_repo = ReportRepository(self.db)
         self.reports = ReportFlow(report_repo, self.sites, self.rubrics, self.files, self.clock, self.settings)

@@ -126,7 +126,8 @@ class DutySettings:
 
     @property
     def active_rules(self) -> tuple[DutyRule, ...]:
-        return tuple(rule for rule in self.rules if rule.enabled)
+        """The rules that remind; none while duties are off (the engine still ticks for other messages)."""
+        return tuple(rule for rule in self.rules if rule.enabled) if self.enabled else ()
 
     def rule(self, rule_id: str) -> DutyRule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)

@@ -67,6 +67,10 @@ class ActionSettings:
     serious_days: int = 3
     general_days: int = 7
     partial_severity: str = "general"
+    # While an action is overdue, its site's staff are reminded every ``follow_up_days`` working
+    # days; its managers are told once, ``escalate_days`` working days after the due date.
+    follow_up_days: int = 2
+    escalate_days: int = 3
 
 
 @dataclass(frozen=True)
@@ -295,6 +299,8 @@ _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("actions", "serious_days", None, "actions.serious_days", _int_between(1, 60)),
     ("actions", "general_days", None, "actions.general_days", _int_between(1, 60)),
     ("actions", "partial_severity", None, "actions.partial_severity", _severity),
+    ("actions", "follow_up_days", None, "actions.follow_up_days", _int_between(1, 30)),
+    ("actions", "escalate_days", None, "actions.escalate_days", _int_between(1, 60)),
 )
 
 

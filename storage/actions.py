@@ -17,7 +17,9 @@ class NewAction:
     clause_id: str
     answer: str
     severity: str
-    due_date: str  # local ISO date
+    due_date: str  # local ISO dates: fixed by, first overdue follow-up, managers told
+    follow_up_on: str
+    escalate_on: str
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,24 @@ async def reconcile_for_inspection(
         row = existing.get(action.clause_id)
         if row is None:
             cursor = await conn.execute(
-                """INSERT INTO actions (inspection_id, site_id, clause_id, answer, severity, due_date, created_at,
-                                        updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                (inspection_id, site_id, action.clause_id, action.answer, action.severity, action.due_date, now, now),
+                """INSERT INTO actions (inspection_id, site_id, clause_id, answer, severity, due_date, follow_up_on,
+                                        escalate_on, created_at, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    inspection_id,
+                    site_id,
+                    action.clause_id,
+                    action.answer,
+                    action.severity,
+                    action.due_date,
+                    action.follow_up_on,
+                    action.escalate_on,
+                    now,
+                    now,
+                ),
             )
             await _event(conn, cursor.lastrowid, now, actor_id, "created", 1, action.due_date)
+            await _alert(conn, cursor.lastrowid, "notice", 1, actor_id, now)
         elif row["status"] == "cancelled" or (row["answer"], row["severity"]) != (action.answer, action.severity):
             status = "open" if row["status"] == "cancelled" else row["status"]
             await conn.execute(
@@ -100,6 +114,8 @@ async def reconcile_for_inspection(
                 (action.answer, action.severity, status, now, row["id"]),
             )
             await _event(conn, row["id"], now, actor_id, "changed", row["round"], None, action.answer)
+            if row["status"] == "cancelled":  # back after a reopen: the site hears of it again
+                await _alert(conn, row["id"], "notice", row["round"], actor_id, now)
     for clause_id, row in existing.items():
         if clause_id not in wanted and row["status"] in ("open", "submitted"):
             await conn.execute("UPDATE actions SET status = 'cancelled', updated_at = ? WHERE id = ?", (now, row["id"]))
@@ -120,6 +136,25 @@ async def _event(
         """INSERT INTO action_events (action_id, at, actor_id, event, round, due_date, detail)
            VALUES (?, ?, ?, ?, ?, ?, ?)""",
         (action_id, now, actor_id, event, round_, due_date, detail),
+    )
+
+
+async def _alert(
+    conn: aiosqlite.Connection, action_id: int | None, kind: str, round_: int, actor_id: int | None, now: str
+) -> None:
+    """Something to tell about an action, planned into messages by the engine's next tick."""
+    await conn.execute(
+        """INSERT OR IGNORE INTO action_alerts (action_id, kind, round, actor_id, created_at)
+           VALUES (?, ?, ?, ?, ?)""",
+        (action_id, kind, round_, actor_id, now),
+    )
+
+
+def _alert_sync(conn: sqlite3.Connection, action_id: int, kind: str, round_: int, actor_id: int, now: str) -> None:
+    conn.execute(
+        """INSERT OR IGNORE INTO action_alerts (action_id, kind, round, actor_id, created_at)
+           VALUES (?, ?, ?, ?, ?)""",
+        (action_id, kind, round_, actor_id, now),
     )
 
 
@@ -272,6 +307,7 @@ class ActionRepository:
             if cursor.rowcount != 1:
                 return False
             _event_sync(conn, action_id, now, actor_id, "submitted", round_)
+            _alert_sync(conn, action_id, "review", round_, actor_id, now)
             _clear_pending_sync(conn, actor_id, pending_kind, action_id)
             return True
 
@@ -289,6 +325,7 @@ class ActionRepository:
             if cursor.rowcount != 1:
                 return False
             _event_sync(conn, action_id, now, actor_id, "closed", round_)
+            _alert_sync(conn, action_id, "closed", round_, actor_id, now)
             return True
 
         return await self._db.transaction(work)
@@ -308,6 +345,7 @@ class ActionRepository:
             if cursor.rowcount != 1:
                 return False
             _event_sync(conn, action_id, now, actor_id, "returned", round_, reason)
+            _alert_sync(conn, action_id, "returned", round_, actor_id, now)
             _clear_pending_sync(conn, actor_id, pending_kind, action_id)
             return True
 

@@ -40,4 +40,4 @@ def test_one_draft_per_finding_in_the_rubrics_order():
     report = score_inspection(rubric, answers)
     drafts = drafts_for(report.findings, rubric, date(2026, 11, 27), WorkCalendar(), SETTINGS)
     assert [(d.clause_id, d.severity) for d in drafts] == [("1.1.2", Severity.GENERAL), ("2.1.4", Severity.SERIOUS)]
-    assert [d.due_date for d in drafts] == [date(2026, 12, 8), date(2026, 12, 2)]
+    assert [d.deadlines.due_date for d in drafts] == [date(2026, 12, 8), date(2026, 12, 2)]

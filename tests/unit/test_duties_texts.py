@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.flows.actions.notices import ActionMessage
 from bot.flows.duties.answers import Board, BoardCell, BoardRow, Evidence, Filed
 from bot.flows.duties.views import (
     Alert,
@@ -25,6 +26,7 @@ from config.duties import SHIPPED_RULES, Cadence
 from config.settings import LANGUAGES
 from storage.duties import EvidenceRow
 from tests.harness.entities import parse_formatted_text
+from tests.unit.screens.actions import NOTICE_LINES, RESULT_LINES
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 RULES = {rule.id: rule for rule in SHIPPED_RULES}
@@ -194,11 +196,14 @@ def test_a_message_sent_again_after_a_crash_says_so_at_its_end(texts, kind):
     for lang, marker in (("zh-hans", "请忽略本条"), ("zh-hant", "請忽略本條"), ("en", "please ignore this copy")):
         if kind is NoticeKind.DIGEST:
             first = digest(lang=lang)
+        elif kind.value.startswith("action_"):  # corrective actions' messages, through the same outbox
+            lines = RESULT_LINES if kind is NoticeKind.ACTION_RESULT else NOTICE_LINES
+            first = Notice(kind, 2, lang, actions=ActionMessage(lines, 0, 7, date(2026, 4, 1)))
         else:
             first = Notice(kind, 2, lang, view(DutyStatus.ESCALATED))
         again = replace(first, resent=True)
-        assert marker not in texts.render(lang, f"duties.{kind.value}", notice=first)
-        text = texts.render(lang, f"duties.{kind.value}", notice=again)
+        assert marker not in texts.render(lang, kind.template, notice=first)
+        text = texts.render(lang, kind.template, notice=again)
         assert text.endswith(texts.render(lang, "duties.resent_note")) and marker in text
         assert "\n\n\n" not in text
 

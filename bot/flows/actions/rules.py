@@ -31,13 +31,22 @@ class ActionStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class Deadlines:
+    """An open action's dates: fixed by, first overdue follow-up, managers told (local dates)."""
+
+    due_date: date
+    follow_up_on: date
+    escalate_on: date
+
+
+@dataclass(frozen=True)
 class ActionDraft:
     """An action to create at submit, for one finding."""
 
     clause_id: str
     answer: Answer
     severity: Severity
-    due_date: date
+    deadlines: Deadlines
 
 
 def severity_of(answer: Answer, veto_clause: bool, settings: ActionSettings) -> Severity:
@@ -51,6 +60,16 @@ def due_date(submitted_on: date, severity: Severity, calendar: WorkCalendar, set
     return calendar.add_working_days(submitted_on, days)
 
 
+def deadlines(due: date, calendar: WorkCalendar, settings: ActionSettings) -> Deadlines:
+    """Overdue follow-ups start the first working day after the due date; managers are told
+    ``escalate_days`` working days after it."""
+    return Deadlines(due, calendar.add_working_days(due, 1), calendar.add_working_days(due, settings.escalate_days))
+
+
+def next_follow_up(today: date, calendar: WorkCalendar, settings: ActionSettings) -> date:
+    return calendar.add_working_days(today, settings.follow_up_days)
+
+
 def drafts_for(
     findings: tuple[Finding, ...],
     rubric: Rubric,
@@ -62,9 +81,6 @@ def drafts_for(
     drafts = []
     for finding in findings:
         severity = severity_of(finding.answer, rubric.clause(finding.clause_id).veto, settings)
-        drafts.append(
-            ActionDraft(
-                finding.clause_id, finding.answer, severity, due_date(submitted_on, severity, calendar, settings)
-            )
-        )
+        due = due_date(submitted_on, severity, calendar, settings)
+        drafts.append(ActionDraft(finding.clause_id, finding.answer, severity, deadlines(due, calendar, settings)))
     return drafts

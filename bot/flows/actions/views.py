@@ -77,7 +77,7 @@ class ActionFlow:
     async def live(self, caller: Caller) -> list[ActionLine]:
         """Open and submitted actions of the caller's sites, the most urgent first."""
         rows = await self.repo.listed(await self._site_ids(caller), [status.value for status in LIVE])
-        return [self._line(row) for row in rows]
+        return [self.line_of(row) for row in rows]
 
     async def card(self, caller: Caller, action_id: int) -> ActionCard:
         row = await self.visible(caller, action_id)
@@ -111,7 +111,7 @@ class ActionFlow:
         found_on = datetime.fromisoformat(row.created_at).astimezone(self.tz).date()
         powers = await self.powers(caller, row)
         return ActionCard(
-            self._line(row),
+            self.line_of(row),
             row.inspection_id,
             found_on,
             history,
@@ -133,7 +133,7 @@ class ActionFlow:
         at = datetime.fromisoformat(event.at).astimezone(self.tz)
         return HistoryLine(at, event.actor_name, event.event, event.round, due, event.detail)
 
-    def _line(self, row: ActionRow) -> ActionLine:
+    def line_of(self, row: ActionRow) -> ActionLine:
         rubric = self.rubrics.by_hash(row.rubric_hash)
         due = date.fromisoformat(row.due_date)
         today = self.clock.now().astimezone(self.tz).date()

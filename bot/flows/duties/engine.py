@@ -37,6 +37,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, iso
@@ -75,6 +76,20 @@ DIGEST_BUDGET = 3400
 DIGEST_LINE = {"en": 110}  # the fixed words of one digest line, by language (Chinese: the default)
 DIGEST_LINE_ZH = 60
 MAX_NAMES = 6  # people named on one digest line; the rest are counted ("and 4 more")
+
+
+class OutboxExtension(Protocol):
+    """Messages of another feature carried by the engine's outbox, with its guarantees."""
+
+    kinds: frozenset[str]  # the outbox kinds it composes
+
+    async def plan(self, now: datetime) -> int:
+        """Write what is due now into the outbox (each step one transaction); how many rows."""
+        ...
+
+    async def compose(self, row: OutboxRow) -> Notice | None:
+        """The row's message as things stand now; None: nothing left to say."""
+        ...
 
 
 @dataclass
@@ -146,6 +161,9 @@ class DutyEngine:
         self.schedules = {rule.id: Schedule(rule, tz, self.calendar) for rule in settings.rules}
         self._lock = asyncio.Lock()
         self._first_seen: dict[str, datetime] = {}
+        # Other features' messages through the same outbox (corrective actions): each plans its rows in
+        # the tick and composes them when they are sent.
+        self.extensions: list[OutboxExtension] = []
 
     @property
     def busy(self) -> bool:
@@ -187,6 +205,8 @@ class DutyEngine:
             report.created = await self._materialise(now)
             report.planned = await self._plan_reminders(now)
             report.escalated = await self._plan_escalations(now)
+            for extension in self.extensions:
+                report.planned += await extension.plan(now)
             run = _DeliveryPass(send, keep_going, report)  # one pass: a row skipped once stays skipped
             await self._deliver(run)
             # After the reminders: what they could not reach goes in the same day's digest.
@@ -267,7 +287,7 @@ class DutyEngine:
                 after = max(now, parse_moment(row.next_remind_at or row.remind_at))
                 follow_up = self.schedules[rule.id].next_follow_up(period, after)
                 # Nobody to remind (all unreachable, or no one responsible): the managers hear of it now.
-                managers = await self._managers(row.site_id) if not chats else []
+                managers = await self.managers_of(row.site_id) if not chats else []
                 if await self.repo.plan_round(
                     row.id, row.rounds, chats, iso(follow_up) if follow_up else None, iso(now), managers
                 ):
@@ -294,11 +314,11 @@ class DutyEngine:
             return 0
         escalated = 0
         for row in await self.repo.due_for_escalation(rule_ids, iso(now)):
-            if await self.repo.plan_escalation(row.id, await self._managers(row.site_id), iso(now)):
+            if await self.repo.plan_escalation(row.id, await self.managers_of(row.site_id), iso(now)):
                 escalated += 1
         return escalated
 
-    async def _managers(self, site_id: int, leave_out: int | None = None) -> list[int]:
+    async def managers_of(self, site_id: int, leave_out: int | None = None) -> list[int]:
         """Who hears about a site's problems: its managers, else the configured admins."""
         managers = [person.id for person in await self.users.managers_of_site(site_id)]
         chosen = managers or sorted(self.admin_ids)
@@ -331,7 +351,7 @@ class DutyEngine:
         """Send one row; False when it was put back for a later try (or another sender had it)."""
         if not await self.repo.claim(row.id, iso(self.clock.now())):
             return False  # another sender has it
-        notice = await self._digest_notice(row) if row.kind == NoticeKind.DIGEST else await self._notice(row)
+        notice = await self._compose(row)
         if notice is None:
             await self.repo.finish(row.id, "skipped", iso(self.clock.now()))
             run.report.skipped += 1
@@ -366,13 +386,21 @@ class DutyEngine:
             await self._unreachable(row, notice, result, now)
         return True
 
+    async def _compose(self, row: OutboxRow) -> Notice | None:
+        if row.kind == NoticeKind.DIGEST:
+            return await self._digest_notice(row)
+        for extension in self.extensions:
+            if row.kind in extension.kinds:
+                return await extension.compose(row)
+        return await self._notice(row)
+
     async def _unreachable(self, row: OutboxRow, notice: Notice, result: SendResult, now: str) -> None:
         """A message that cannot reach its chat: the person is marked; a reminder's managers are told."""
         if result.delivery is Delivery.BLOCKED and not notice.to_group and row.chat_id > 0:
             await self.users.mark_unreachable(row.chat_id, now)
         if row.kind != NoticeKind.REMINDER or notice.duty is None:
             return  # a manager who cannot be reached is marked, not reported to other managers
-        managers = await self._managers(notice.duty.site_id, leave_out=row.chat_id)
+        managers = await self.managers_of(notice.duty.site_id, leave_out=row.chat_id)
         reason = undelivered_reason(result.error, notice.to_group)
         await self.repo.note_undelivered(notice.duty.id, row.round, row.chat_id, reason, managers, now)
 
@@ -389,7 +417,7 @@ class DutyEngine:
         group_chat = site.group_chat_id if site else None
         view = view_of(duty, rule, self.clock.now(), self.tz, self.clauses)
         to_group = row.chat_id == group_chat or row.chat_id < 0
-        lang = self.default_language if to_group else await self._language(row.chat_id)
+        lang = self.default_language if to_group else await self.language_of(row.chat_id)
         return Notice(
             NoticeKind.REMINDER, row.chat_id, lang, view, to_group=to_group, round=row.round, resent=row.interrupted
         )
@@ -414,7 +442,7 @@ class DutyEngine:
             if await self.repo.has_digest(chat_id, day):
                 continue
             alerts = await self.repo.waiting_alerts(chat_id)
-            parts = await self._pack(alerts, await self._language(chat_id))
+            parts = await self._pack(alerts, await self.language_of(chat_id))
             if await self.repo.plan_digest(chat_id, day, parts, iso(now)):
                 planned += 1
         return planned
@@ -466,7 +494,7 @@ class DutyEngine:
         )
         if digest.empty:
             return None
-        lang = await self._language(row.chat_id)
+        lang = await self.language_of(row.chat_id)
         return Notice(NoticeKind.DIGEST, row.chat_id, lang, digest=digest, resent=row.interrupted)
 
     async def _alert(self, alert: AlertRow, now: datetime) -> Alert | None:
@@ -505,7 +533,7 @@ class DutyEngine:
     def view(self, row: DutyRow, rule: DutyRule) -> DutyView:
         return view_of(row, rule, self.clock.now(), self.tz, self.clauses)
 
-    async def _language(self, user_id: int) -> str:
+    async def language_of(self, user_id: int) -> str:
         person = await self.repo.person(user_id)
         if person is None:
             return self.default_language

@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from functools import cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.flows.schedule import Period, covered_period
 from config.duties import DutyRule
 from rubric.registry import RubricRegistry
 from storage.duties import DONE, NA, DutyRow
+
+if TYPE_CHECKING:
+    from bot.flows.actions.notices import ActionMessage
 
 MAX_CLAUSE_TEXT = 60  # a clause's text as a reminder quotes it: the gist, not the whole paragraph
 
@@ -203,6 +207,19 @@ class DutyClauseStatus:
 class NoticeKind(StrEnum):
     REMINDER = "reminder"
     DIGEST = "digest"  # a manager's daily digest (or one part of it)
+    # Corrective actions' messages (bot/flows/actions/notices.py)
+    ACTION_NOTICE = "action_notice"  # 整改通知单: a submitted inspection's actions, to the site
+    ACTION_REVIEW = "action_review"  # proof to verify, to the verifier
+    ACTION_RESULT = "action_result"  # proof passed or returned, to whoever sent it
+    ACTION_OVERDUE = "action_overdue"  # a follow-up of overdue actions, to the site
+    ACTION_ESCALATION = "action_escalation"  # overdue actions, to their managers once a day
+
+    @property
+    def template(self) -> str:
+        """``duties.reminder``, ``duties.digest``, ``actions.notice_message``, ..."""
+        if self.value.startswith("action_"):
+            return f"actions.{self.value.removeprefix('action_')}_message"
+        return f"duties.{self.value}"
 
 
 class AlertKind(StrEnum):
@@ -261,6 +278,7 @@ class Notice:
     round: int = 1
     digest: Digest | None = None
     resent: bool = False  # sent again after a crash interrupted it: a first copy may have arrived
+    actions: ActionMessage | None = None  # a corrective actions' message
 
 
 class Delivery(StrEnum):

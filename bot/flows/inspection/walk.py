@@ -512,7 +512,14 @@ class InspectionFlow:
         coverage = Coverage(answered_by_hand, len(report.not_applicable), report.clause_count, report.incomplete)
         today = moment.astimezone(self.tz).date()
         actions = [
-            NewAction(d.clause_id, d.answer.value, d.severity.value, d.due_date.isoformat())
+            NewAction(
+                d.clause_id,
+                d.answer.value,
+                d.severity.value,
+                d.deadlines.due_date.isoformat(),
+                d.deadlines.follow_up_on.isoformat(),
+                d.deadlines.escalate_on.isoformat(),
+            )
             for d in drafts_for(report.findings, walk.rubric, today, self.calendar, self.actions)
         ]
         submitted = await self.repo.submit(

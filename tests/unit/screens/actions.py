@@ -6,8 +6,10 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.flows.actions.loop import Proof, ProofSaved
+from bot.flows.actions.notices import ActionMessage, MessageLine
 from bot.flows.actions.rules import ActionStatus, Severity
 from bot.flows.actions.views import ActionCard, ActionLine, HistoryLine
+from bot.flows.duties.views import Notice, NoticeKind
 from rubric.model import Answer
 from rubric.registry import RubricRegistry
 from storage.actions import ProofItem
@@ -75,6 +77,15 @@ PHOTO = ProofItem(1, 1, "photo", "AgAD-photo", "ab" * 32, None, "已更换门禁
 DOCUMENT = ProofItem(2, 1, "document", "BQAD-doc", "cd" * 32, "验收单.pdf", None, 4001, "2026-04-03T07:01:00+00:00")
 NOTE = ProofItem(3, 1, "note", None, None, None, "投诉分析报告已补齐，见附件", 4001, "2026-04-03T07:02:00+00:00")
 
+
+def message(kind: NoticeKind, lines: tuple[MessageLine, ...], more: int = 0, **notice: object) -> dict:
+    found = ActionMessage(lines, more, inspection_id=7, found_on=date(2026, 4, 1))
+    return {"notice": Notice(kind, 4001, "zh-hans", actions=found, **notice)}
+
+
+NOTICE_LINES = (MessageLine(OPEN, "notice"), MessageLine(LATE, "notice"))
+RESULT_LINES = (MessageLine(OPEN, "closed"), MessageLine(LATE, "returned", "照片看不清<门禁> & 型号"))
+
 SAMPLES: dict[str, list[dict]] = {
     "day": [{"d": date(2026, 4, 8)}],
     "severity": [{"s": Severity.SERIOUS}, {"s": Severity.GENERAL}],
@@ -117,4 +128,19 @@ SAMPLES: dict[str, list[dict]] = {
     "refused_not_allowed": [{}],
     "refused_stale": [{}],
     "refused_no_proof": [{}],
+    "message_line": [{"m": line} for line in NOTICE_LINES],
+    "message_more": [{"a": ActionMessage(NOTICE_LINES, 3)}, {"a": ActionMessage(NOTICE_LINES, 0)}],
+    "message_end": [message(NoticeKind.ACTION_NOTICE, NOTICE_LINES, resent=True)],
+    "notice_message": [
+        message(NoticeKind.ACTION_NOTICE, NOTICE_LINES),
+        message(NoticeKind.ACTION_NOTICE, NOTICE_LINES, more=25, to_group=True, resent=True),
+    ],
+    "review_message": [message(NoticeKind.ACTION_REVIEW, (MessageLine(WAITING, "review"),))],
+    "result_line": [{"m": line} for line in RESULT_LINES],
+    "result_message": [
+        message(NoticeKind.ACTION_RESULT, RESULT_LINES),
+        message(NoticeKind.ACTION_RESULT, RESULT_LINES[:1]),
+    ],
+    "overdue_message": [message(NoticeKind.ACTION_OVERDUE, (MessageLine(LATE, "overdue"),))],
+    "escalation_message": [message(NoticeKind.ACTION_ESCALATION, (MessageLine(LATE, "escalation"),), more=1)],
 }

@@ -1,0 +1,191 @@
+"""What corrective actions tell people, through the duty engine's outbox (its tick, its guarantees:
+at least once, nothing twice across a restart, a 403 marks the person unreachable).
+
+- **整改通知单** (notice): when an inspection is submitted, the site's staff (or the person an action
+  is assigned to) and its linked group get one message per inspection listing its actions.
+- **To verify** (review): proof submitted goes to the inspector who found the problem (or, when
+  they can no longer be reached, the site's managers): one message per batch of a tick.
+- **Result** (returned, closed): to whoever submitted the proof.
+- **Overdue**: an open action past its due date is followed up with its site's staff every
+  ``follow_up_days`` working days, and ``escalate_days`` working days after it its managers are
+  told, in one message per manager per day. Both wait for the duties' first reminder time.
+
+Nobody is told of their own act.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock, iso
+from bot.flows.actions.rules import ActionStatus, next_follow_up
+from bot.flows.actions.views import LIVE, ActionFlow, ActionLine
+from bot.flows.duties.engine import DutyEngine
+from bot.flows.duties.views import Notice, NoticeKind
+from bot.flows.schedule import WorkCalendar
+from config.settings import ActionSettings
+from storage.action_messages import ActionMessageRepository, MessageItem, WaitingAlert
+from storage.duties import DutyRepository, OutboxRow
+
+BATCH = 500
+STAFF = ("staff",)
+SHOWN = 20  # lines of one message; the rest are counted (the message stays far under 4096)
+
+
+# The message an alert goes out in.
+MESSAGE_OF = {
+    "notice": NoticeKind.ACTION_NOTICE,
+    "review": NoticeKind.ACTION_REVIEW,
+    "returned": NoticeKind.ACTION_RESULT,
+    "closed": NoticeKind.ACTION_RESULT,
+    "overdue": NoticeKind.ACTION_OVERDUE,
+    "escalation": NoticeKind.ACTION_ESCALATION,
+}
+
+
+@dataclass(frozen=True)
+class MessageLine:
+    line: ActionLine
+    event: str  # the alert: notice, review, returned, closed, overdue, escalation
+    reason: str | None = None  # returned: why
+
+
+@dataclass(frozen=True)
+class ActionMessage:
+    lines: tuple[MessageLine, ...]
+    more: int = 0  # lines left out of the message (they are in /actions)
+    inspection_id: int | None = None  # a notice: its inspection
+    found_on: date | None = None
+
+
+def still_worth_telling(item: MessageItem) -> bool:
+    """A line is left out when what it asks for is done already (a verifier passed it meanwhile...)."""
+    live = item.status in {status.value for status in LIVE}
+    if item.kind == "review":
+        return item.status == ActionStatus.SUBMITTED.value and item.action_round == item.round
+    if item.kind in ("overdue", "escalation"):
+        return item.status == ActionStatus.OPEN.value
+    if item.kind == "notice":
+        return live
+    return True  # a result is news whatever happened since
+
+
+class ActionMessenger:
+    """Plugged into :class:`DutyEngine` (``engine.extensions``)."""
+
+    kinds = frozenset(kind.value for kind in NoticeKind if kind.value.startswith("action_"))
+
+    def __init__(
+        self,
+        repo: ActionMessageRepository,
+        views: ActionFlow,
+        duties: DutyRepository,
+        engine: DutyEngine,
+        settings: ActionSettings,
+        calendar: WorkCalendar,
+        clock: Clock,
+        tz: ZoneInfo,
+    ) -> None:
+        self.repo = repo
+        self.views = views
+        self.duties = duties
+        self.engine = engine
+        self.settings = settings
+        self.calendar = calendar
+        self.clock = clock
+        self.tz = tz
+
+    # -- planning, in the engine's tick ------------------------------------------------------------
+
+    async def plan(self, now: datetime) -> int:
+        local = now.astimezone(self.tz)
+        working_hours = local.time() >= self.engine.digest_from
+        if working_hours:
+            await self._overdue(local.date(), iso(now))
+        await self._choose_recipients(iso(now))
+        return await self._pack(local.date(), working_hours, iso(now))
+
+    async def _overdue(self, today: date, now: str) -> None:
+        next_on = next_follow_up(today, self.calendar, self.settings).isoformat()
+        while due := await self.repo.due_follow_ups(today.isoformat(), BATCH):
+            progress = [await self.repo.follow_up(action_id, count + 1, next_on, now) for action_id, count in due]
+            if not any(progress):
+                break
+        while due_ids := await self.repo.due_escalations(today.isoformat(), BATCH):
+            if not any([await self.repo.escalate(action_id, now) for action_id in due_ids]):
+                break
+
+    async def _choose_recipients(self, now: str) -> None:
+        while alerts := await self.repo.waiting(BATCH):
+            chosen = [await self.repo.choose_recipients(a.id, await self._recipients(a), now) for a in alerts]
+            if not any(chosen):
+                break
+
+    async def _recipients(self, alert: WaitingAlert) -> list[int]:
+        chats: list[int] = []
+        if alert.kind in ("notice", "overdue"):
+            chats = [alert.assignee_id] if alert.assignee_id else await self._staff(alert.site_id)
+            site = await self.duties.site(alert.site_id) if alert.kind == "notice" else None
+            if site is not None and site.group_chat_id is not None:
+                chats.append(site.group_chat_id)
+        elif alert.kind == "review":
+            finder = await self.duties.person(alert.inspector_id)
+            reachable = finder is not None and not finder.unreachable and await self._active(alert.inspector_id)
+            chats = [alert.inspector_id] if reachable else await self.engine.managers_of(alert.site_id)
+        elif alert.kind in ("returned", "closed"):
+            chats = [alert.proof_by] if alert.proof_by else await self._staff(alert.site_id)
+        elif alert.kind == "escalation":
+            chats = await self.engine.managers_of(alert.site_id)
+        return [chat for chat in chats if chat != alert.actor_id]
+
+    async def _staff(self, site_id: int) -> list[int]:
+        return [person.id for person in await self.duties.site_people(site_id, STAFF) if not person.unreachable]
+
+    async def _active(self, user_id: int) -> bool:
+        person = await self.engine.users.get(user_id)
+        return person is not None and person.active
+
+    async def _pack(self, today: date, working_hours: bool, now: str) -> int:
+        """Each chat's waiting alerts, one message per kind (a notice: per inspection). Escalations
+        wait for working hours, and go to a manager once a day."""
+        groups: dict[tuple[int, NoticeKind, int], list[int]] = defaultdict(list)
+        for waiting in await self.repo.waiting_recipients():
+            kind = MESSAGE_OF[waiting.kind]
+            if kind is NoticeKind.ACTION_ESCALATION and not working_hours:
+                continue
+            groups[(waiting.chat_id, kind, waiting.inspection_id if kind is NoticeKind.ACTION_NOTICE else 0)].append(
+                waiting.alert_id
+            )
+        packed = 0
+        for (chat_id, kind, _), alert_ids in groups.items():
+            day = today.isoformat() if kind is NoticeKind.ACTION_ESCALATION else None
+            packed += await self.repo.pack(chat_id, kind.value, alert_ids, day, now)
+        return packed
+
+    # -- composing, when a row is sent -------------------------------------------------------------
+
+    async def compose(self, row: OutboxRow) -> Notice | None:
+        kind = NoticeKind(row.kind)
+        items = [item for item in await self.repo.items(row.key) if still_worth_telling(item)]
+        if not items:
+            return None
+        lines = []
+        for item in items[:SHOWN]:
+            action = await self.views.repo.get(item.action_id)
+            if action is not None:
+                lines.append(MessageLine(self.views.line_of(action), item.kind, item.reason))
+        if not lines:
+            return None
+        first = await self.views.repo.get(items[0].action_id)
+        message = ActionMessage(
+            tuple(lines),
+            more=len(items) - len(lines),
+            inspection_id=first.inspection_id if first and kind is NoticeKind.ACTION_NOTICE else None,
+            found_on=datetime.fromisoformat(first.created_at).astimezone(self.tz).date() if first else None,
+        )
+        to_group = row.chat_id < 0
+        lang = self.engine.default_language if to_group else await self.engine.language_of(row.chat_id)
+        return Notice(kind, row.chat_id, lang, to_group=to_group, resent=row.interrupted, actions=message)

@@ -1,0 +1,180 @@
+"""What corrective actions tell people, on its way to the duty engine's outbox (migration 0013).
+
+An alert (a thing to tell) is written with the change that causes it. The engine's tick then, each
+step one transaction: picks the alert's recipients; packs each chat's waiting alerts of one kind
+into one outbox row (``message`` = its key). Every step checks the state it starts from, so a step
+repeated after a crash changes nothing and nothing is told twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from storage.db import Database
+
+
+@dataclass(frozen=True)
+class WaitingAlert:
+    id: int
+    action_id: int
+    kind: str  # notice, review, returned, closed, overdue, escalation
+    round: int
+    actor_id: int | None
+    site_id: int
+    inspection_id: int
+    inspector_id: int
+    assignee_id: int | None
+    proof_by: int | None  # who submitted the proof of the alert's round (returned, closed)
+
+
+@dataclass(frozen=True)
+class WaitingRecipient:
+    alert_id: int
+    chat_id: int
+    kind: str
+    inspection_id: int
+
+
+@dataclass(frozen=True)
+class MessageItem:
+    """One line of a packed message, with its action's state now."""
+
+    kind: str
+    round: int
+    action_id: int
+    status: str
+    action_round: int
+    reason: str | None  # returned: why
+
+
+class ActionMessageRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- alerts and their recipients ----------------------------------------------------------------
+
+    async def waiting(self, limit: int) -> list[WaitingAlert]:
+        rows = await self._db.fetchall(
+            """SELECT l.id, l.action_id, l.kind, l.round, l.actor_id, a.site_id, a.inspection_id, i.inspector_id,
+                      a.assignee_id,
+                      (SELECT e.actor_id FROM action_events e WHERE e.action_id = a.id AND e.event = 'submitted'
+                         AND e.round = l.round ORDER BY e.id DESC LIMIT 1) AS proof_by
+               FROM action_alerts l JOIN actions a ON a.id = l.action_id JOIN inspections i ON i.id = a.inspection_id
+               WHERE l.planned_at IS NULL ORDER BY l.id LIMIT ?""",
+            (limit,),
+        )
+        return [WaitingAlert(*row) for row in rows]
+
+    async def choose_recipients(self, alert_id: int, chats: Sequence[int], now: str) -> bool:
+        """Records who is told of the alert (no one: it is done). False: chosen already."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "UPDATE action_alerts SET planned_at = ? WHERE id = ? AND planned_at IS NULL", (now, alert_id)
+            )
+            if cursor.rowcount != 1:
+                return False
+            conn.executemany(
+                "INSERT OR IGNORE INTO action_recipients (alert_id, chat_id) VALUES (?, ?)",
+                [(alert_id, chat) for chat in dict.fromkeys(chats)],
+            )
+            return True
+
+        return await self._db.transaction(work)
+
+    async def waiting_recipients(self) -> list[WaitingRecipient]:
+        rows = await self._db.fetchall(
+            """SELECT r.alert_id, r.chat_id, l.kind, a.inspection_id
+               FROM action_recipients r JOIN action_alerts l ON l.id = r.alert_id JOIN actions a ON a.id = l.action_id
+               WHERE r.message IS NULL ORDER BY r.chat_id, l.id"""
+        )
+        return [WaitingRecipient(*row) for row in rows]
+
+    async def pack(self, chat_id: int, kind: str, alert_ids: Sequence[int], day: str | None, now: str) -> bool:
+        """One outbox row (``kind`` = action_<...>) carrying these waiting alerts to ``chat_id``.
+        False: nothing packed (already packed, or an escalation message went to this chat ``day``)."""
+        key = f"{kind}:{chat_id}:{min(alert_ids)}"
+        marks = ",".join("?" * len(alert_ids))
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO duty_outbox (key, kind, chat_id, day, created_at) VALUES (?, ?, ?, ?, ?)",
+                (key, kind, chat_id, day, now),
+            )
+            if cursor.rowcount != 1:
+                return False
+            conn.execute(
+                f"""UPDATE action_recipients SET message = ?
+                    WHERE chat_id = ? AND message IS NULL AND alert_id IN ({marks})""",
+                (key, chat_id, *alert_ids),
+            )
+            return True
+
+        return await self._db.transaction(work)
+
+    async def items(self, key: str) -> list[MessageItem]:
+        rows = await self._db.fetchall(
+            """SELECT l.kind, l.round, a.id, a.status, a.round,
+                      (SELECT e.detail FROM action_events e WHERE e.action_id = a.id AND e.event = 'returned'
+                         AND e.round = l.round ORDER BY e.id DESC LIMIT 1)
+               FROM action_recipients r JOIN action_alerts l ON l.id = r.alert_id JOIN actions a ON a.id = l.action_id
+               WHERE r.message = ? ORDER BY l.id""",
+            (key,),
+        )
+        return [MessageItem(*row) for row in rows]
+
+    # -- overdue: follow-ups to the site, and the managers told ------------------------------------
+
+    async def due_follow_ups(self, today: str, limit: int) -> list[tuple[int, int]]:
+        """(action id, follow-ups so far) of open actions whose next follow-up is due by ``today``."""
+        rows = await self._db.fetchall(
+            """SELECT id, follow_ups FROM actions WHERE status = 'open' AND follow_up_on <= ?
+               ORDER BY follow_up_on, id LIMIT ?""",
+            (today, limit),
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    async def follow_up(self, action_id: int, number: int, next_on: str, now: str) -> bool:
+        """Follow-up ``number`` of an overdue action, and the date of the next. False: done already."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                """UPDATE actions SET follow_ups = ?, follow_up_on = ?
+                   WHERE id = ? AND status = 'open' AND follow_ups = ?""",
+                (number, next_on, action_id, number - 1),
+            )
+            if cursor.rowcount != 1:
+                return False
+            conn.execute(
+                "INSERT OR IGNORE INTO action_alerts (action_id, kind, round, created_at) VALUES (?, 'overdue', ?, ?)",
+                (action_id, number, now),
+            )
+            return True
+
+        return await self._db.transaction(work)
+
+    async def due_escalations(self, today: str, limit: int) -> list[int]:
+        rows = await self._db.fetchall(
+            "SELECT id FROM actions WHERE status = 'open' AND escalate_on <= ? ORDER BY escalate_on, id LIMIT ?",
+            (today, limit),
+        )
+        return [row[0] for row in rows]
+
+    async def escalate(self, action_id: int, now: str) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "UPDATE actions SET escalate_on = NULL WHERE id = ? AND status = 'open' AND escalate_on IS NOT NULL",
+                (action_id,),
+            )
+            if cursor.rowcount != 1:
+                return False
+            conn.execute(
+                """INSERT OR IGNORE INTO action_alerts (action_id, kind, round, created_at)
+                   VALUES (?, 'escalation', 1, ?)""",
+                (action_id, now),
+            )
+            return True
+
+        return await self._db.transaction(work)
