@@ -1,10 +1,14 @@
-"""The terminal chat, scripted through StringIO, against a bare PTB bot."""
+"""The terminal chat, scripted through StringIO: against a bare PTB bot, and as `make demo` runs it."""
 
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.clock import ManualClock
+from bot.demo import demo_session
+from config.settings import Settings
 from tests.harness.botapi import FakeBotAPI
 from tests.harness.fixtures import botapi  # noqa: F401 - pytest fixture
 from tests.harness.media import make_png
@@ -60,3 +64,55 @@ async def test_terminal_chat_script(botapi: FakeBotAPI, tmp_path: Path) -> None:
     assert stdin.readline() == "never read\n"  # nothing is read ahead
     assert [m.text for m in bob.messages][:1] == ["hi from bob"]
     botapi.assert_no_errors()
+
+
+async def test_the_demo_gives_every_role_its_main_job(botapi: FakeBotAPI, tmp_path: Path) -> None:  # noqa: F811
+    """`make demo` as a new user tries it: the manager reads the summary, the staff member answers a
+    duty and sends an action's proof, the inspector verifies the proof already sent and starts an
+    inspection; the staff's reminders show up while someone else types, marked with who got them."""
+    report = tmp_path / "满意度调查报告.pdf"
+    report.write_bytes(b"%PDF-1.4 demo")
+    script = [
+        "/help",  # the admin types; meanwhile the duty engine's first tick reminds the staff
+        ":who 2",
+        "/summary",
+        ":who 4",
+        "/mytasks",
+        "1",  # ✅ 已完成，上传材料 on the last card (the satisfaction survey)
+        f":doc {report} 满意度调查已完成",
+        "1",  # ✅ 确认完成
+        "/actions",
+        "2",  # 一(一)2 · 阳光花园 (the serious 二(一)4 is already waiting for verification)
+        "1",  # 📷 提交整改材料
+        "已重新归档，补齐台账",
+        "1",  # ✅ 提交整改
+        ":who 3",
+        "/actions",
+        "1",  # 📨 二(一)4 · 阳光花园, proof sent by the seed
+        "2",  # ✅ 通过
+        "/inspect",
+        ":quit",
+    ]
+    stdin, stdout = io.StringIO("\n".join(script) + "\n"), io.StringIO()
+    clock = ManualClock(datetime(2026, 11, 18, 2, 0, tzinfo=UTC))  # a Wednesday, 10:00 in Shanghai
+    await demo_session(Settings(data_dir=tmp_path / "data"), botapi, stdin=stdin, stdout=stdout, clock=clock)
+    out = stdout.getvalue()
+
+    # A reminder for the staff arrives while the admin types, marked with who got it and how to answer.
+    reminder = out.index("→ for 客服 Staff (:who 4)")
+    assert reminder < out.index("(you are now 客服 Staff")
+    assert "周期工作提醒" in out[reminder : out.index("(you are now 经理 Manager")]
+    # Manager: the quarter's summary over the seeded inspections.
+    manager = out[out.index("经理 Manager> /summary") : out.index("(you are now 客服 Staff")]
+    assert "已督导 2 次" in manager and "全公司得分" in manager and "最弱的类别" in manager
+    # Staff: duties due, one answered; then proof for an action, submitted.
+    staff = out[out.index("客服 Staff> /mytasks") : out.index("(you are now 督导员 Inspector")]
+    assert "您有 3 项待完成的周期工作" in staff
+    assert "(pressed [1] ✅ 确认完成)" in staff and "[toast] 已完成 ✅" in staff
+    assert "未关闭的整改：3 项" in staff and "(pressed [1] ✅ 提交整改)" in staff and "[toast] 已提交整改" in staff
+    # Inspector: verifies the proof the seed sent, then starts an inspection.
+    inspector = out[out.index("督导员 Inspector> /actions") :]
+    assert "(pressed [2] ✅ 通过)" in inspector and "[toast] 验证通过，整改已关闭" in inspector
+    assert "阳光花园" in inspector[inspector.index("督导员 Inspector> /inspect") :]
+    assert "[bot api error]" not in out
+    botapi.assert_well_formed()
