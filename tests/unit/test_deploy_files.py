@@ -141,6 +141,23 @@ def test_the_dockerfile_builds_the_package_and_runs_the_bot(capsys: pytest.Captu
     assert "HEALTHCHECK" not in keywords
 
 
+def test_an_installed_package_has_every_file_the_bot_reads() -> None:
+    """The image installs the package (not editable): a data file the package-data globs miss, such as
+    the gettext catalogs once were, is absent there while every test from the checkout passes."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    package_data = project["tool"]["setuptools"]["package-data"]
+    for package in ("bot", "config", "rubric", "storage"):
+        root = REPO / package
+        shipped = {path for pattern in package_data.get(package, []) for path in root.glob(pattern) if path.is_file()}
+        data = {
+            path
+            for path in root.rglob("*")
+            if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
+        }
+        missing = sorted(str(path.relative_to(REPO)) for path in data - shipped)
+        assert not missing, f"pyproject.toml's package-data leaves out {missing}"
+
+
 def test_the_dockerignore_keeps_local_state_out_of_the_image() -> None:
     for path in (".venv", "data", ".git", ".env", "config/local.toml", "bot/__pycache__"):
         assert dockerignored(path), path
