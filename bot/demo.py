@@ -34,6 +34,7 @@ from bot.flows.actions.views import ActionFlow
 from bot.flows.inspection.walk import InspectionFlow
 from bot.flows.schedule import WorkCalendar
 from bot.logging_setup import setup_logging
+from bot.scheduler import tick_now
 from config.settings import Settings
 from rubric.model import Answer
 from rubric.registry import RubricRegistry
@@ -126,11 +127,15 @@ async def demo_session(
         admin_ids=frozenset({ADMIN}),
     )
     await seed(demo_settings, clock)
+    people = demo_people(api)  # their chats exist before the bot writes to them
     app = build_application(demo_settings, clock)
     await start_in_loop(app)
+    # The duty engine's first pass, awaited: the reminders already due are on screen (marked with
+    # whom they went to) before the first prompt, not somewhere after it.
+    await tick_now(app)
     stdout.write(f"督导助手 demo — data in {demo_settings.data_dir}\n")
     try:
-        await run_terminal_chat(api, demo_people(api), stdin=stdin, stdout=stdout, settle=settle)
+        await run_terminal_chat(api, people, stdin=stdin, stdout=stdout, settle=settle)
     finally:
         await stop_in_loop(app)
 
