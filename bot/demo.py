@@ -10,7 +10,7 @@ every role has work the moment it starts:
 - the two sites have "been there" since two years ago, as have the duty rules, so the current
   period's duties exist and their first reminders are already due: the staff member gets them at
   start (on screen before the first prompt, marked with whom they went to) and ``/mytasks`` lists
-  them; the manager gets the daily digest of the overdue ones;
+  them; the manager gets the day's digest (what is overdue, and 翠湖天地's duties, which reach nobody);
 - the inspector walked and submitted one inspection per site, with findings and notes, so the
   manager's ``/summary``, ``/ranking``, ``/report ID`` and ``/export`` have data;
 - each finding became a corrective action at submit; the staff member already sent proof for the
