@@ -30,7 +30,9 @@ class ConfigError(ValueError):
 class WebhookSettings:
     enabled: bool = False
     url: str = ""
-    listen: str = "0.0.0.0"
+    # Loopback: a reverse proxy (nginx, Caddy) terminates TLS in front; in a container, listen on 0.0.0.0
+    # and publish the port on the host's loopback only (docs/deploy.md).
+    listen: str = "127.0.0.1"
     port: int = 8443
     path: str = "telegram"
     secret_token: str = ""
@@ -283,7 +285,7 @@ _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("rubric", "extra_dirs", None, "rubric_dirs", _paths),
     ("webhook", "enabled", "BOT_WEBHOOK_ENABLED", "webhook.enabled", _bool),
     ("webhook", "url", "BOT_WEBHOOK_URL", "webhook.url", _str),
-    ("webhook", "listen", None, "webhook.listen", _str),
+    ("webhook", "listen", "BOT_WEBHOOK_LISTEN", "webhook.listen", _str),
     ("webhook", "port", "BOT_WEBHOOK_PORT", "webhook.port", _int_between(1, 65535)),
     ("webhook", "path", None, "webhook.path", _webhook_path),
     ("webhook", "secret_token", "BOT_WEBHOOK_SECRET", "webhook.secret_token", _secret),

@@ -21,6 +21,8 @@ Bot messages are shown as the person would see them (HTML tags / Markdown marker
 as Telegram parses them, so a message sent without parse_mode shows its tags literally, as in Telegram;
 buttons numbered [1]
 [2] ...); edits, deletions, callback answers (toast / alert) and failing Bot API calls are shown too.
+A message for another person (a reminder for staff while the admin types) is shown when it arrives,
+headed "→ for NAME (:who N)"; a group's message "@ TITLE".
 """
 
 from __future__ import annotations
@@ -148,9 +150,20 @@ class _Terminal:
             lines.append("  keyboard: " + "  ".join(f"({label})" for row in message.keyboard_labels for label in row))
         return lines
 
+    def recipient(self, chat_id: int) -> str:
+        """Where a message went, when not to the person typing: another person is named with the
+        ``:who`` number that answers as them (a reminder for staff while the admin types); a group
+        by its title."""
+        if chat_id == self.person.chat_id:
+            return ""
+        index = next((i for i, p in enumerate(self.people, 1) if p.chat_id == chat_id), None)
+        if index is not None:
+            return f" → for {self.people[index - 1].first_name} (:who {index})"
+        return f" @ {self.chat_name(chat_id)}"
+
     def describe(self, event: ChatEvent) -> list[str]:
         message = event.message
-        where = "" if event.chat_id == self.person.chat_id else f" @ {self.chat_name(event.chat_id)}"
+        where = self.recipient(event.chat_id)
         if event.kind == "deleted":
             return [f"[bot deleted message #{message.message_id}{where}]"]
         label = "bot (edited)" if event.kind == "edited" else "bot"

@@ -137,12 +137,9 @@ async def test_webhook_mode_with_a_secret_token(botapi: FakeBotAPI, tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = tmp_path / "bot.toml"
-    config.write_text('[webhook]\nlisten = "127.0.0.1"\n', encoding="utf-8")
-    env = bot_env(
+    env = bot_env(  # listens on 127.0.0.1 by default, behind a reverse proxy
         botapi,
         tmp_path,
-        BOT_CONFIG=str(config),
         BOT_WEBHOOK_ENABLED="true",
         BOT_WEBHOOK_URL="https://bot.example.org",
         BOT_WEBHOOK_PORT=str(port),
@@ -189,7 +186,7 @@ async def test_demo_runs_the_bot_in_the_terminal(tmp_path):
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(b"/start\n:who 4\n/start\n:quit\n"), timeout=60)
+    out, err = await asyncio.wait_for(process.communicate(b"/start\n:who 5\n/start\n:quit\n"), timeout=60)
     text = out.decode()
     assert process.returncode == 0, err.decode()
     assert "这里是督导助手" in text and "not registered" in text

@@ -8,9 +8,9 @@ import yaml
 from rubric.cli import main
 from rubric.loader import load_rubric
 from rubric.registry import RubricRegistry
+from tests.shared_files import seed_document
 
 CUSTOM = Path(__file__).parent / "fixtures" / "rubric_custom.yaml"
-SEED = Path(__file__).parents[3] / "shared/seeds/000_c5da1046a14ee43d.txt"
 DOC = "标题\n一、内部管理\n(一)制度建设\n1、有制度 ;\n2、有记录。\n二、其他业务\n"
 
 
@@ -105,9 +105,7 @@ def test_import_refuses_with_line_number(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_import_seed_reproduces_bundled_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    if not SEED.exists():
-        pytest.skip("seed document not available")
-    assert run(capsys, "import", str(SEED), "--out", str(tmp_path))[0] == 0
+    assert run(capsys, "import", str(seed_document()), "--out", str(tmp_path))[0] == 0
     bundled_dir = Path(__file__).parents[2] / "rubric" / "editions"
     for name in ("cs-supervision.v1.yaml", "cs-supervision.v2.yaml"):
         assert (tmp_path / name).read_text(encoding="utf-8") == (bundled_dir / name).read_text(encoding="utf-8")

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -10,8 +9,7 @@ from rubric.errors import RubricError, RubricParseError
 from rubric.importer import ImportResult, import_text
 from rubric.registry import RubricRegistry
 from rubric.script import to_simplified, to_traditional
-
-SEED = Path(__file__).parents[3] / "shared/seeds/000_c5da1046a14ee43d.txt"
+from tests.shared_files import seed_document
 
 SMALL = """物業(yè)評分細則
 一、內(nèi)部管理
@@ -24,9 +22,7 @@ SMALL = """物業(yè)評分細則
 
 @pytest.fixture(scope="module")
 def seed_import() -> ImportResult:
-    if not SEED.exists():
-        pytest.skip(f"seed document not found at {SEED}")
-    return import_text(SEED.read_text(encoding="utf-8"))
+    return import_text(seed_document().read_text(encoding="utf-8"))
 
 
 def test_seed_has_two_editions_of_65_clauses(seed_import: ImportResult) -> None:

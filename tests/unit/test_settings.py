@@ -25,6 +25,13 @@ def test_defaults_without_file_or_env():
     assert settings.database_path == Path("data/bot.sqlite3").absolute()
 
 
+def test_the_webhook_listens_on_loopback_unless_told(tmp_path):
+    """Behind a reverse proxy by default; a container says 0.0.0.0 and publishes the port on loopback."""
+    assert load().webhook.listen == "127.0.0.1"
+    assert load_settings({}, config_path=EXAMPLE).webhook.listen == "127.0.0.1"
+    assert load({"BOT_WEBHOOK_LISTEN": "0.0.0.0"}).webhook.listen == "0.0.0.0"
+
+
 def test_example_file_is_valid_and_documents_every_key():
     settings = load_settings({}, config_path=EXAMPLE)
     assert settings.default_edition == 2
