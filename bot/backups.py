@@ -45,7 +45,7 @@ async def schedule_backups(app: Application) -> None:
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
     interval = conf.every_hours * 3600
     age = await asyncio.to_thread(newest_age_seconds, svc.settings.backup_dir, svc.clock.now())
-    first = START_DELAY_SECONDS if age is None else max(START_DELAY_SECONDS, interval - age)
+    first = first_delay(interval, age)
     app.job_queue.run_repeating(_backup_job, interval=interval, first=first, name=JOB_NAME, job_kwargs=_LATE_OK)
     log.info(
         "backups every %d h into %s, keeping %d; the next in %.0f min",
@@ -54,6 +54,15 @@ async def schedule_backups(app: Application) -> None:
         conf.keep,
         first / 60,
     )
+
+
+def first_delay(interval: float, newest_age: float | None) -> float:
+    """Seconds from start to the first backup: ``interval`` after the newest one, never sooner than
+    the start delay, and never later than ``interval`` (a newest backup "from the future", the clock
+    having been set back, must not put the next one off)."""
+    if newest_age is None:
+        return START_DELAY_SECONDS
+    return min(float(interval), max(START_DELAY_SECONDS, interval - newest_age))
 
 
 async def _backup_job(context: CallbackContext) -> None:
@@ -107,7 +116,15 @@ def _reason(exc: Exception) -> str:
 
 
 async def _tell_admins(app: Application, svc: Services, screen: str, **values: str) -> None:
-    for admin_id in await svc.people.admin_recipients():
-        admin = await svc.people.caller_of(admin_id)
+    try:
+        recipients = await svc.people.admin_recipients()
+    except Exception:  # the database itself may be what fails: the configured admins still hear of it
+        log.exception("could not read the admins from the database; telling the configured ones")
+        recipients = sorted(svc.settings.admin_ids)
+    for admin_id in recipients:
+        try:
+            admin = await svc.people.caller_of(admin_id)
+        except Exception:
+            admin = None
         lang = admin.lang if admin else svc.settings.default_language
         await svc.send_safely(app.bot, admin_id, svc.texts.render(lang, screen, **values))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.backups import START_DELAY_SECONDS, first_delay
 from storage import migrate
 from storage.backup import (
     FILES,
@@ -79,6 +80,14 @@ def test_newest_age_reads_the_names(tmp_path: Path):
         (tmp_path / backup_name(NOW - timedelta(hours=hours))).write_bytes(b"")
     (tmp_path / "bot-99999999-999999.sqlite3.tmp").write_bytes(b"")  # not a backup's name
     assert newest_age_seconds(tmp_path, NOW) == 5 * 3600
+
+
+def test_the_first_backup_after_a_start_keeps_the_rhythm():
+    day = 24 * 3600
+    assert first_delay(day, None) == START_DELAY_SECONDS  # never backed up: soon
+    assert first_delay(day, 20 * 3600) == 4 * 3600  # a restart does not reset the clock
+    assert first_delay(day, 3 * day) == START_DELAY_SECONDS  # overdue: soon, not at once
+    assert first_delay(day, -5 * day) == day  # a backup named in the future: at most one interval
 
 
 # -- pruning ---------------------------------------------------------------------------------------
