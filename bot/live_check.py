@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
+from bot.private_aiohttp import env_proxy_for
 from bot.transport import AiohttpRequest
 from config.settings import Settings
 
@@ -25,7 +26,7 @@ def check_bot_api(settings: Settings) -> tuple[int, str]:
 
 
 async def _get_me(settings: Settings) -> tuple[int, str]:
-    host = _host_of(settings.api_base_url)
+    host = _host_of(settings.api_base_url) + _through_proxy(settings.api_base_url)
     request = AiohttpRequest(
         connection_pool_size=1,
         read_timeout=TIMEOUT_SECONDS,
@@ -51,6 +52,15 @@ async def _get_me(settings: Settings) -> tuple[int, str]:
     finally:
         await request.shutdown()
     return 0, f"Bot API {host}: ok, the bot is @{me.username} ({me.first_name}, id {me.id})"
+
+
+def _through_proxy(url: str) -> str:
+    """ " via proxy HOST:PORT" when the environment routes ``url`` through one (never its login)."""
+    try:
+        proxy, _ = env_proxy_for(url)
+    except LookupError:
+        return ""
+    return f" via proxy {_host_of(str(proxy))}"
 
 
 def _host_of(url: str) -> str:

@@ -161,6 +161,18 @@ def test_check_live_tells_an_unreachable_api_apart(cli_env: Path, capsys, monkey
     assert "unreachable" in err and "HTTPS_PROXY" in err and "abc" not in err
 
 
+def test_check_live_goes_through_the_proxy_the_bot_would_use(cli_env: Path, capsys, monkeypatch):
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    port = free_port()  # nothing listens there: the check must fail at the proxy, not at DNS
+    monkeypatch.setenv("HTTPS_PROXY", f"http://user:secret@127.0.0.1:{port}")
+    monkeypatch.setenv("BOT_API_BASE_URL", "https://api.telegram.invalid/bot")
+    code, _, err = cli(capsys, "check", "--live")
+    assert code == 5, err
+    assert f"api.telegram.invalid via proxy 127.0.0.1:{port}" in err and "unreachable" in err
+    assert "secret" not in err
+
+
 def test_check_live_reports_offline_problems_first(cli_env: Path, capsys, monkeypatch, tmp_path: Path):
     blocker = tmp_path / "data-file"
     blocker.write_text("", encoding="utf-8")
