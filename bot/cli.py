@@ -14,7 +14,7 @@ from pathlib import Path
 
 from config.settings import ConfigError, Settings, load_settings
 from storage import migrate
-from storage.backup import FILES, copy_database, copy_new_files
+from storage.backup import FILES, backups_in, copy_database, copy_new_files
 from storage.lock import DataLock, LockedError
 
 NO_TOKEN_HELP = """\
@@ -201,6 +201,7 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
         problems.append("BOT_TOKEN: not set (the bot cannot run without it)")
     problems += _check_rubrics(settings)
     problems += _check_writable(settings) or _check_database(settings.database_path)
+    problems += _check_backups(settings)
     live = 0
     if args.live and settings.token:
         from bot.live_check import check_bot_api
@@ -268,6 +269,19 @@ def _check_database(path: Path) -> list[str]:
         return [f"database {path}: integrity check failed: {integrity}"]
     pending = known - current
     print(f"database: {path} schema {current}" + (f", {pending} migration(s) to apply at start" if pending else " ok"))
+    return []
+
+
+def _check_backups(settings: Settings) -> list[str]:
+    conf, folder = settings.backup, settings.backup_dir
+    if not conf.enabled:
+        print("backups: off ([backup] enabled = false)")
+        return []
+    if folder.exists() and not folder.is_dir():
+        return [f"[backup] dir: {folder} is not a folder (scheduled backups would fail)"]
+    copies = backups_in(folder)
+    newest = "none yet" if not copies else f"newest {copies[-1].name}"
+    print(f"backups: every {conf.every_hours} h into {folder}, keeping {conf.keep}; {newest}")
     return []
 
 

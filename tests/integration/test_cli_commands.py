@@ -126,6 +126,16 @@ def test_run_names_the_database_and_the_reason_in_one_line(cli_env: Path, capsys
     assert str(database) in lines[0] and "not a file" in lines[0]
 
 
+def test_check_names_the_backups_and_a_backup_folder_that_is_a_file(cli_env: Path, capsys, tmp_path, monkeypatch):
+    code, out, _ = cli(capsys, "check")
+    assert code == 0 and f"backups: every 24 h into {cli_env / 'backups'}, keeping 14; none yet" in out
+    blocker = tmp_path / "backups-file"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv("BOT_BACKUP_DIR", str(blocker))
+    code, _, err = cli(capsys, "check")
+    assert code == 1 and f"[backup] dir: {blocker} is not a folder" in err
+
+
 # --- check --live: getMe against the configured Bot API -------------------------------------------
 
 
