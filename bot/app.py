@@ -16,6 +16,7 @@ from telegram.constants import ParseMode
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
+from bot.backups import schedule_backups
 from bot.clock import Clock, SystemClock
 from bot.handlers import register_handlers
 from bot.handlers.menus import set_default_menus
@@ -28,12 +29,14 @@ from bot.update_processor import PerUserUpdateProcessor, TimedRequest
 from config.settings import Settings
 from rubric.registry import RubricRegistry
 from storage.db import Database
+from storage.lock import DataLock
 
 log = logging.getLogger(__name__)
 
 # The signals PTB's run_polling/run_webhook stop on; the bootstrap before them stops on the same.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
 MAX_RETRY_SECONDS = 30
+LOCK_KEY = "data_lock"
 
 
 class TokenRejectedError(Exception):
@@ -45,13 +48,21 @@ def build_application(
     clock: Clock | None = None,
     timings: list[list[float]] | None = None,
     loop_lag: list[float] | None = None,
+    data_lock: DataLock | None = None,
 ) -> Application:
     """``timings`` and ``loop_lag`` (benchmarks only) collect each update's handling time and the
-    event loop's lateness in waking a 10 ms sleep, the queueing every update and callback suffers."""
+    event loop's lateness in waking a 10 ms sleep, the queueing every update and callback suffers.
+
+    ``data_lock``: the data folder's lock, already held by the caller (``python -m bot run`` takes
+    it before migrating). Without one, the application takes it at start and releases it at stop:
+    ``restore`` must never swap the database under a running bot.
+    """
     clock = clock or SystemClock()
 
     async def post_init(app: Application) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if data_lock is None:
+            app.bot_data[LOCK_KEY] = DataLock(settings.lock_path).acquire()  # LockedError: another bot runs
         db = await Database.open(settings.database_path)
         rubrics = RubricRegistry.load(settings.rubric_dirs)
         texts = Texts()
@@ -59,6 +70,7 @@ def build_application(
         app.bot_data[SERVICES_KEY] = Services(settings=settings, db=db, texts=texts, clock=clock, rubrics=rubrics)
         await set_default_menus(app)
         await start_scheduler(app)  # the duty engine: requeue interrupted sends, tick every few seconds
+        await schedule_backups(app)
         if loop_lag is not None:
             app.bot_data["loop_lag_probe"] = asyncio.create_task(_probe_loop_lag(loop_lag))
         log.info("bot @%s ready (data in %s)", app.bot.username, settings.data_dir)
@@ -70,6 +82,9 @@ def build_application(
         services: Services | None = app.bot_data.pop(SERVICES_KEY, None)
         if services:
             await services.db.close()
+        own_lock: DataLock | None = app.bot_data.pop(LOCK_KEY, None)
+        if own_lock is not None:
+            own_lock.release()
 
     # aiohttp instead of PTB's default httpx transport: the same behaviour for much less CPU per call.
     transport = TimedRequest if timings is not None else AiohttpRequest
@@ -100,7 +115,7 @@ def build_application(
     return app
 
 
-def run(settings: Settings, clock: Clock | None = None) -> None:
+def run(settings: Settings, clock: Clock | None = None, data_lock: DataLock | None = None) -> None:
     """Serve until SIGINT/SIGTERM. Retries the Bot API with backoff if it is unreachable at start.
 
     Raises :class:`TokenRejectedError` if Telegram refuses the token.
@@ -111,7 +126,7 @@ def run(settings: Settings, clock: Clock | None = None) -> None:
     timings_file = os.environ.get("BOT_BENCH_TIMINGS")
     timings: list[list[float]] | None = [] if timings_file else None
     loop_lag: list[float] | None = [] if timings_file else None
-    app = build_application(settings, clock, timings, loop_lag)
+    app = build_application(settings, clock, timings, loop_lag, data_lock)
     # run_polling/run_webhook serve on the current event loop (and close it): bootstrap on the same one.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -82,6 +82,17 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class BackupSettings:
+    """Online backups taken by the running bot: every ``every_hours``, the newest ``keep`` kept, in
+    ``dir`` (None: ``<data_dir>/backups``), evidence files copied incrementally into ``<dir>/files``."""
+
+    enabled: bool = True
+    every_hours: int = 24
+    keep: int = 14
+    dir: Path | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     token: str = ""
     api_base_url: str = "https://api.telegram.org/bot"
@@ -106,6 +117,7 @@ class Settings:
     reports: ReportSettings = field(default_factory=ReportSettings)
     duties: DutySettings = field(default_factory=DutySettings)
     actions: ActionSettings = field(default_factory=ActionSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
     config_path: Path | None = None
 
     @property
@@ -115,6 +127,15 @@ class Settings:
     @property
     def database_path(self) -> Path:
         return self.data_dir / "bot.sqlite3"
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.backup.dir or self.data_dir / "backups"
+
+    @property
+    def lock_path(self) -> Path:
+        """Held (flock) by the running bot; ``restore`` refuses while another process holds it."""
+        return self.data_dir / "bot.lock"
 
 
 # (section, key) -> (attribute path, converter). The converter raises ValueError with a reason.
@@ -206,6 +227,11 @@ def _path(value: Any) -> Path:
     if not text:
         raise ValueError("must not be empty")
     return Path(text).expanduser()
+
+
+def _optional_path(value: Any) -> Path | None:
+    text = _str(value)
+    return Path(text).expanduser() if text else None
 
 
 def _paths(value: Any) -> tuple[Path, ...]:
@@ -303,6 +329,10 @@ _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("actions", "partial_severity", None, "actions.partial_severity", _severity),
     ("actions", "follow_up_days", None, "actions.follow_up_days", _int_between(1, 30)),
     ("actions", "escalate_days", None, "actions.escalate_days", _int_between(1, 60)),
+    ("backup", "enabled", None, "backup.enabled", _bool),
+    ("backup", "every_hours", None, "backup.every_hours", _int_between(1, 168)),
+    ("backup", "keep", None, "backup.keep", _int_between(1, 365)),
+    ("backup", "dir", "BOT_BACKUP_DIR", "backup.dir", _optional_path),
 )
 
 
@@ -372,6 +402,7 @@ def _build(values: dict[str, Any], path: Path | None) -> Settings:
         "digest": {},
         "reports": {},
         "actions": {},
+        "backup": {},
     }
     flat: dict[str, Any] = {}
     for target, value in values.items():
@@ -388,6 +419,7 @@ def _build(values: dict[str, Any], path: Path | None) -> Settings:
         digest=DigestSettings(**nested["digest"]),
         reports=ReportSettings(**nested["reports"]),
         actions=ActionSettings(**nested["actions"]),
+        backup=BackupSettings(**nested["backup"]),
         config_path=path,
     )
 
@@ -402,6 +434,7 @@ def _absolute_paths(settings: Settings) -> Settings:
         settings,
         data_dir=_absolute(settings.data_dir),
         rubric_dirs=tuple(_absolute(d) for d in settings.rubric_dirs),
+        backup=replace(settings.backup, dir=_absolute(settings.backup.dir) if settings.backup.dir else None),
         config_path=_absolute(settings.config_path) if settings.config_path else None,
     )
 

@@ -7,8 +7,6 @@ Each migration runs in one transaction and is recorded in ``schema_migrations``.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import sqlite3
 import tempfile
@@ -114,29 +112,10 @@ def _statements(sql: str) -> list[str]:
 
 
 def backup(source: Path, target: Path) -> None:
-    """Online backup: consistent even while the bot is writing (SQLite's backup API).
+    """Online backup of ``source`` to ``target``, checked, then renamed over it (storage/backup.py)."""
+    from storage.backup import copy_database  # the scheduled backups' code path
 
-    Written beside ``target`` under a temporary name, then renamed over it: whatever was there is
-    replaced whole (even a file that is not a database), and a failed backup leaves nothing behind.
-    """
-    if not source.is_file():
-        raise FileNotFoundError(f"no database at {source}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        src = sqlite3.connect(source)
-        dst = sqlite3.connect(temporary)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    copy_database(source, target)
 
 
 def write_problem(database: Path) -> str | None:

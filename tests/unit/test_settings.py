@@ -43,6 +43,7 @@ def test_example_file_is_valid_and_documents_every_key():
         "BOT_API_FILE_URL",
         "BOT_ADMIN_IDS",
         "BOT_TIMEZONE",
+        "BOT_BACKUP_DIR",
     ):
         assert env_name in text
 
@@ -79,6 +80,10 @@ def test_bot_config_env_names_the_file(tmp_path):
         ({}, "[webhook]\nenabled = true\nurl = 'https://example.org'\n", "[webhook] secret_token: required"),
         ({}, "[webhook]\nenabled = true\nsecret_token = 'abc'\n", "[webhook] url: must be the public https://"),
         ({"BOT_DEFAULT_LANGUAGE": "fr"}, None, "BOT_DEFAULT_LANGUAGE: must be one of"),
+        ({}, "[backup]\nevery_hours = 0\n", "[backup] every_hours: must be between 1 and 168"),
+        ({}, "[backup]\nkeep = 400\n", "[backup] keep: must be between 1 and 365"),
+        ({}, "[backup]\nenabled = 'maybe'\n", "[backup] enabled: must be true or false"),
+        ({}, "[backup]\nevery = 24\n", "[backup] every: unknown key"),
     ],
 )
 def test_invalid_settings_name_the_key(tmp_path, env, toml, message):
@@ -110,3 +115,18 @@ def test_relative_paths_become_absolute_when_loaded(tmp_path, monkeypatch):
     assert settings.config_path is not None and settings.config_path.is_absolute()
     relative_config = load_settings({"BOT_CONFIG": "bot.toml"})
     assert relative_config.config_path == tmp_path / "bot.toml"
+
+
+def test_backups_default_to_a_folder_in_the_data_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    defaults = load()
+    assert (defaults.backup.enabled, defaults.backup.every_hours, defaults.backup.keep) == (True, 24, 14)
+    assert defaults.backup_dir == tmp_path / "data" / "backups"
+    assert defaults.lock_path == tmp_path / "data" / "bot.lock"
+    example = load_settings({}, config_path=EXAMPLE)  # dir = "" in the example: the default folder
+    assert example.backup_dir == example.data_dir / "backups"
+    toml = '[backup]\nenabled = false\nevery_hours = 6\nkeep = 30\ndir = "safe/../backups"\n'
+    settings = load(toml=toml, tmp_path=tmp_path)
+    assert settings.backup.enabled is False and (settings.backup.every_hours, settings.backup.keep) == (6, 30)
+    assert settings.backup_dir == tmp_path / "backups"
+    assert load({"BOT_BACKUP_DIR": "/mnt/other"}, toml=toml, tmp_path=tmp_path).backup_dir == Path("/mnt/other")
