@@ -129,14 +129,22 @@ async def test_a_newer_database_is_refused_at_start(tmp_path):
     assert code == 3 and "newer version" in err
 
 
-async def test_webhook_mode_with_a_secret_token(botapi: FakeBotAPI, tmp_path):
+def free_port() -> int:
     import socket
-
-    import aiohttp
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+async def test_webhook_mode_with_a_secret_token(botapi: FakeBotAPI, tmp_path):
+    """Our own webhook server: the secret token checked, /healthz beside it, metrics on their own
+    port, and the log as JSON lines."""
+    import json
+
+    import aiohttp
+
+    port, metrics_port = free_port(), free_port()
     config = tmp_path / "bot.toml"
     config.write_text('[webhook]\nlisten = "127.0.0.1"\n', encoding="utf-8")
     env = bot_env(
@@ -147,6 +155,9 @@ async def test_webhook_mode_with_a_secret_token(botapi: FakeBotAPI, tmp_path):
         BOT_WEBHOOK_URL="https://bot.example.org",
         BOT_WEBHOOK_PORT=str(port),
         BOT_WEBHOOK_SECRET="s3cret-token",
+        BOT_METRICS_ENABLED="true",
+        BOT_METRICS_PORT=str(metrics_port),
+        BOT_LOG_FORMAT="json",
     )
     process = await start_bot(env)
     try:
@@ -167,13 +178,31 @@ async def test_webhook_mode_with_a_secret_token(botapi: FakeBotAPI, tmp_path):
                     await asyncio.sleep(0.1)
             else:
                 raise AssertionError(f"the webhook server never listened on port {port}")
+            async with http.post(url, json=update) as missing:
+                assert missing.status == 403
             async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}) as ok:
                 assert ok.status == 200
-        assert "/start" in (await person.wait_reply(timeout=20)).text
+            assert "/start" in (await person.wait_reply(timeout=20)).text
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
+                assert health.status == 200
+                assert (await health.json())["database"] == "ok"
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as hidden:
+                assert hidden.status == 404  # metrics stay on their own (loopback) listener
+            for _ in range(50):  # the reply comes before its update is counted
+                async with http.get(f"http://127.0.0.1:{metrics_port}/metrics") as scrape:
+                    assert scrape.status == 200
+                    if 'dudao_updates_total{kind="command"} 1.0' in await scrape.text():
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the update was never counted in /metrics")
     finally:
         code, log = await stop_bot(process)
     assert code == 0, log
     assert botapi.token not in log
+    entries = [json.loads(line) for line in log.splitlines()]  # every line a JSON object
+    handled = [e for e in entries if e["message"].startswith("update ") and " handled in " in e["message"]]
+    assert handled and handled[0]["person_id"] == 7001 and handled[0]["request_id"]
 
 
 async def test_demo_runs_the_bot_in_the_terminal(tmp_path):

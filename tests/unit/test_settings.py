@@ -72,6 +72,14 @@ def test_bot_config_env_names_the_file(tmp_path):
         ({}, "[webhook]\nenabled = true\nurl = 'https://example.org'\n", "[webhook] secret_token: required"),
         ({}, "[webhook]\nenabled = true\nsecret_token = 'abc'\n", "[webhook] url: must be the public https://"),
         ({"BOT_DEFAULT_LANGUAGE": "fr"}, None, "BOT_DEFAULT_LANGUAGE: must be one of"),
+        ({"BOT_LOG_FORMAT": "xml"}, None, "BOT_LOG_FORMAT: must be text or json"),
+        ({"BOT_METRICS_PORT": "70000"}, None, "BOT_METRICS_PORT: must be between 1 and 65535"),
+        ({"BOT_METRICS_ENABLED": "maybe"}, None, "BOT_METRICS_ENABLED: must be true or false"),
+        (
+            {"BOT_METRICS_ENABLED": "1", "BOT_METRICS_PORT": "8443"},
+            "[webhook]\nenabled = true\nurl = 'https://example.org'\nsecret_token = 'abc'\n",
+            "[metrics] port: must differ from [webhook] port",
+        ),
     ],
 )
 def test_invalid_settings_name_the_key(tmp_path, env, toml, message):
@@ -103,3 +111,16 @@ def test_relative_paths_become_absolute_when_loaded(tmp_path, monkeypatch):
     assert settings.config_path is not None and settings.config_path.is_absolute()
     relative_config = load_settings({"BOT_CONFIG": "bot.toml"})
     assert relative_config.config_path == tmp_path / "bot.toml"
+
+
+def test_metrics_and_log_format_from_file_and_environment(tmp_path):
+    defaults = load()
+    assert (defaults.metrics.enabled, defaults.metrics.listen, defaults.metrics.port) == (False, "127.0.0.1", 9108)
+    assert defaults.log_format == "text"
+    settings = load(
+        {"BOT_METRICS_ENABLED": "true", "BOT_METRICS_PORT": "9200", "BOT_LOG_FORMAT": "JSON"},
+        toml='[metrics]\nlisten = "0.0.0.0"\nport = 9300\n[bot]\nlog_format = "text"\n',
+        tmp_path=tmp_path,
+    )
+    assert (settings.metrics.enabled, settings.metrics.listen, settings.metrics.port) == (True, "0.0.0.0", 9200)
+    assert settings.log_format == "json"
