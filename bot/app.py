@@ -33,7 +33,7 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-# The signals PTB's run_polling/run_webhook stop on; the bootstrap before them stops on the same.
+# The signals PTB's run_polling stops on; the bootstrap before it, and our webhook server, stop on the same.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
 MAX_RETRY_SECONDS = 30
 METRICS_KEY = "metrics"  # bot_data: the Application's Metrics (its own Prometheus registry)
@@ -151,7 +151,7 @@ def run(settings: Settings, clock: Clock | None = None) -> None:
     timings: list[list[float]] | None = [] if timings_file else None
     loop_lag: list[float] | None = [] if timings_file else None
     app = build_application(settings, clock, timings, loop_lag)
-    # run_polling/run_webhook serve on the current event loop (and close it): bootstrap on the same one.
+    # run_polling serves on the current event loop (and closes it): bootstrap and the webhook use the same one.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
@@ -252,7 +252,7 @@ async def _bootstrap(app: Application, api_base_url: str) -> bool:
     Ours rather than PTB's ``bootstrap_retries=-1`` loop, which logs its failures at DEBUG only
     (nobody sees why the bot is silent), lets a refused token out as a traceback naming the token,
     and on SIGTERM skips ``shutdown()`` of the half-initialized bot, leaving its HTTP sessions
-    unclosed. run_polling/run_webhook then find the application initialized and go straight on.
+    unclosed. run_polling and _serve_webhook then find the application initialized and go straight on.
     """
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()

@@ -223,3 +223,27 @@ async def test_demo_runs_the_bot_in_the_terminal(tmp_path):
     assert process.returncode == 0, err.decode()
     assert "这里是督导助手" in text and "not registered" in text
     assert (tmp_path / "demo" / "bot.sqlite3").is_file()
+
+
+async def test_a_webhook_port_already_taken_stops_with_one_line(botapi: FakeBotAPI, tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = bot_env(
+            botapi,
+            tmp_path,
+            BOT_LOG_LEVEL="WARNING",
+            BOT_WEBHOOK_ENABLED="true",
+            BOT_WEBHOOK_URL="https://bot.example.org",
+            BOT_WEBHOOK_PORT=str(port),
+            BOT_WEBHOOK_SECRET="s3cret-token",
+        )
+        config = tmp_path / "bot.toml"
+        config.write_text('[webhook]\nlisten = "127.0.0.1"\n', encoding="utf-8")
+        code, _, err = await run_cli("run", env={**env, "BOT_CONFIG": str(config)})
+    assert code == 2, err
+    assert f"cannot listen on 127.0.0.1:{port} for the webhook" in err and "Traceback" not in err
+    assert botapi.webhook is None  # Telegram was never pointed at a server that is not there
