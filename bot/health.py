@@ -23,9 +23,12 @@ DATABASE_TIMEOUT = 5.0  # a database that takes longer than this to count a few 
 
 @dataclass(frozen=True)
 class Health:
-    database: str  # "ok", or what is wrong
+    # "ok", or one word for what is wrong: "starting", "missing", "timeout", "error". /healthz may
+    # face the internet in webhook mode, so the details (paths, driver messages) go to the log only.
+    database: str
     last_update_age_s: float | None
     outbox_backlog: int | None
+    problem: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -40,19 +43,20 @@ async def look(app: Application, metrics: Metrics, *, backups: bool = False) -> 
     """Query the database (bounded by DATABASE_TIMEOUT) and refresh ``metrics.snapshot``."""
     snap = Snapshot(last_update_age=metrics.last_update_age())
     svc: Services | None = app.bot_data.get(SERVICES_KEY)
+    problem: str | None = None
     if svc is None:
-        database = "not open (starting or stopping)"
+        database, problem = "starting", "the database is not open (starting or stopping)"
     elif not svc.db.path.exists():
         # An open connection keeps working on a deleted or moved file, writing into nothing.
-        database = f"missing: {svc.db.path}"
+        database, problem = "missing", f"{svc.db.path} is missing"
     else:
         now = svc.clock.now()
         try:
             figures = await asyncio.wait_for(backlog(svc.db, iso(now)), DATABASE_TIMEOUT)
         except TimeoutError:
-            database = f"no answer within {DATABASE_TIMEOUT:.0f} s"
+            database, problem = "timeout", f"{svc.db.path} gave no answer within {DATABASE_TIMEOUT:.0f} s"
         except Exception as exc:  # whatever the driver raises, the answer is the same: not healthy
-            database = f"error: {exc.__class__.__name__}: {exc}"
+            database, problem = "error", f"{svc.db.path}: {exc.__class__.__name__}: {exc}"
         else:
             database = "ok"
             snap.database_up = True
@@ -67,4 +71,4 @@ async def look(app: Application, metrics: Metrics, *, backups: bool = False) -> 
         newest = await asyncio.to_thread(newest_backup_mtime, backup_dir(svc.settings))
         snap.backup_age = None if newest is None else max(time.time() - newest, 0.0)
     metrics.snapshot = snap
-    return Health(database, snap.last_update_age, snap.outbox_backlog)
+    return Health(database, snap.last_update_age, snap.outbox_backlog, problem)

@@ -82,7 +82,7 @@ class WebServer:
         health = await look(self._app, self._metrics)
         status = HTTPStatus.OK if health.ok else HTTPStatus.SERVICE_UNAVAILABLE
         if not health.ok:
-            log.warning("health check failed: database %s", health.database)
+            log.warning("health check failed: %s", health.problem)
         return web.json_response(health.as_json(), status=status)
 
     async def _scrape(self, _request: web.Request) -> web.Response:
