@@ -147,7 +147,7 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
         return 2
     from bot.logging_setup import setup_logging
 
-    setup_logging(settings.log_level, secrets=(settings.token,))
+    setup_logging(settings.log_level, secrets=(settings.token,), fmt=settings.log_format)
     problem = _database_write_problem(settings.database_path)
     lock = DataLock(settings.lock_path)
     try:
@@ -162,13 +162,16 @@ def _run(settings: Settings, _args: argparse.Namespace) -> int:
         if problem:
             print(f"数据库错误 / database error: {problem}", file=sys.stderr)
             return 3
-        from bot.app import TokenRejectedError, run
+        from bot.app import ListenError, TokenRejectedError, run
 
         logging.getLogger(__name__).info("starting 督导助手 %s", package_version())
         try:
             run(settings, data_lock=lock)
         except TokenRejectedError:
             print(TOKEN_REFUSED, file=sys.stderr)
+            return 2
+        except ListenError as exc:
+            print(f"网络设置错误 / cannot listen: {exc}", file=sys.stderr)
             return 2
         return 0
     finally:

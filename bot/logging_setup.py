@@ -5,13 +5,22 @@ on every handler replaces the token, and anything shaped like a token, before a 
 PTB's DEBUG lines also hold every update and every sent message, and so every invitation code
 (stored only hashed): the ``/start CODE`` that comes in and the ``t.me/<bot>?start=CODE`` link that
 goes out. Whatever follows ``/start`` or a ``start=`` parameter is redacted too.
+
+Every line carries the request id and person id of the update (or duty-engine tick) that caused it
+(``bot.tracing``), as text (``req=1f3a9c0e user=9001``) or, with ``[bot] log_format = "json"``, as
+fields of one JSON object per line. Redaction runs first, so both formats get redacted text.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from bot.tracing import current
 
 _TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 # A deep link's payload, in a message, a URL, percent-encoded or HTML-escaped (&amp; ends in ";").
@@ -45,11 +54,62 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str = "INFO", secrets: tuple[str, ...] = (), stream=None) -> RedactingFilter:
-    redactor = RedactingFilter(secrets)
+class TraceFilter(logging.Filter):
+    """Adds ``request_id`` and ``person_id`` (None outside an update) to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        trace = current()
+        record.request_id = trace.request_id if trace else None
+        record.person_id = trace.person_id if trace else None
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s req=%(req)s user=%(user)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        request_id, person_id = getattr(record, "request_id", None), getattr(record, "person_id", None)
+        record.req = request_id or "-"
+        record.user = "-" if person_id is None else person_id
+        return super().format(record)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; a traceback is a field, not extra lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", None),
+            "person_id": getattr(record, "person_id", None),
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def make_handler(secrets: tuple[str, ...] = (), stream: TextIO | None = None, fmt: str = "text") -> logging.Handler:
+    """A handler writing redacted lines with the request id, as text or JSON lines."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(redactor)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RedactingFilter(secrets))  # first: the trace filter and formatters see redacted text
+    handler.addFilter(TraceFilter())
+    return handler
+
+
+def setup_logging(
+    level: str = "INFO", secrets: tuple[str, ...] = (), stream: TextIO | None = None, fmt: str = "text"
+) -> RedactingFilter:
+    handler = make_handler(secrets, stream, fmt)
+    redactor = next(f for f in handler.filters if isinstance(f, RedactingFilter))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

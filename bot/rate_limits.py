@@ -32,6 +32,8 @@ from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.metrics import Metrics
+
 log = logging.getLogger(__name__)
 
 TELEGRAM_MESSAGES_PER_SECOND = 30
@@ -59,8 +61,13 @@ class TrafficRateLimiter(BaseRateLimiter[int]):
     """Interactive calls at once, broadcasts paced to a share of the budget, groups at 20/min."""
 
     def __init__(
-        self, overall_per_second: float = TELEGRAM_MESSAGES_PER_SECOND, share: float = 0.8, max_retries: int = 3
+        self,
+        overall_per_second: float = TELEGRAM_MESSAGES_PER_SECOND,
+        share: float = 0.8,
+        max_retries: int = 3,
+        metrics: Metrics | None = None,
     ):
+        self._metrics = metrics
         self.broadcast_rate = max(overall_per_second * share, 1.0)
         self._broadcast = AsyncLimiter(self.broadcast_rate, 1.0)
         self._groups: dict[int | str, AsyncLimiter] = {}
@@ -96,7 +103,10 @@ class TrafficRateLimiter(BaseRateLimiter[int]):
                 wait = _seconds(exc.retry_after) + 0.1
                 # A broadcast gives up after its retries (the outbox sends it again later); a person's
                 # reply keeps its place for a while: an error would cost them more than a wait.
-                if (attempt > retries) if broadcast else (waited + wait > INTERACTIVE_PATIENCE):
+                gave_up = (attempt > retries) if broadcast else (waited + wait > INTERACTIVE_PATIENCE)
+                if self._metrics is not None:
+                    self._metrics.flood(broadcast, wait, gave_up)
+                if gave_up:
                     raise
                 waited += wait
                 log.info(

@@ -20,6 +20,7 @@ from bot.flows.duties.engine import TickReport
 from bot.handlers.duties.answers import make_sender
 from bot.rate_limits import broadcasting
 from bot.services import app_services
+from bot.tracing import traced
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,16 @@ async def _tick_job(context: CallbackContext) -> None:
     engine = app_services(app).duties.engine
     if engine.busy:
         return  # the previous tick is still sending; it will pick up whatever is new
-    try:
-        report = await tick_now(app)
-    except Exception:
-        log.exception("the duty engine's tick failed; the next one tries again")
-        return
+    with traced():  # the tick's sends and their log lines share one request id
+        try:
+            report = await tick_now(app)
+        except Exception:
+            log.exception("the duty engine's tick failed; the next one tries again")
+            return
+        _log_report(report)
+
+
+def _log_report(report: TickReport) -> None:
     if report.sent or report.blocked or report.failed or report.created:
         log.info(
             "duties: %d created, %d rounds planned, %d escalated; %d sent, %d blocked, %d failed, %d to retry",

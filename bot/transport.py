@@ -4,11 +4,15 @@ PTB's default transport (httpx) costs about 1.5-2 ms of CPU per Bot API call on 
 machine, and every button tap needs at least two calls (answer the button, edit the card). aiohttp's
 client does the same work for much less (bench/RESULTS.md). Behaviour is PTB's: the same timeouts,
 ``TimedOut`` and ``NetworkError`` for failures, status and body handed back for PTB to parse.
+
+Every call passes here, retries included, so this is where failed calls are counted (``bot.metrics``)
+and logged, one line each naming the method, the code and Telegram's description.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import aiohttp
@@ -16,9 +20,11 @@ from aiohttp import hdrs
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.metrics import Metrics, api_method, error_class
 from bot.private_aiohttp import env_proxy_for
 from bot.private_ptb import DefaultValue
 
+log = logging.getLogger(__name__)
 _DEFAULT = BaseRequest.DEFAULT_NONE
 
 
@@ -35,7 +41,9 @@ class AiohttpRequest(BaseRequest):
         write_timeout: float | None = 5.0,
         connect_timeout: float | None = 5.0,
         media_write_timeout: float | None = 20.0,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
         self._write_timeout = write_timeout
@@ -87,11 +95,26 @@ class AiohttpRequest(BaseRequest):
             async with self._session.request(
                 method, url, data=_body(fields, files), timeout=timeout, **self.proxy_for(url)
             ) as response:
-                return response.status, await response.read()
+                status, body = response.status, await response.read()
         except TimeoutError as exc:
+            self._failed(url, "timeout", "timeout", "no answer in time")
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
+            self._failed(url, "network", "network", f"{exc.__class__.__name__}: {exc}")
             raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
+        if status != 200:
+            description = _description(body)
+            self._failed(url, str(status), error_class(status, description), description)
+        return status, body
+
+    def _failed(self, url: str, code: str, reason: str, description: str) -> None:
+        method = api_method(url)
+        if self._metrics is not None:
+            self._metrics.api_error(method, code, reason)
+        # getUpdates' long poll ends in a timeout or a network error whenever the connection drops;
+        # PTB logs and retries those itself.
+        level = logging.DEBUG if method == "getUpdates" and code in ("timeout", "network") else logging.INFO
+        log.log(level, "Bot API %s failed: %s %s (%s)", method, code, reason, description)
 
     @property
     def open_session(self) -> aiohttp.ClientSession | None:
@@ -109,6 +132,14 @@ class AiohttpRequest(BaseRequest):
         if origin not in self._proxies:
             self._proxies[origin] = _proxy_arguments(url)
         return self._proxies[origin]
+
+
+def _description(body: bytes) -> str:
+    """Telegram's description of an error, or the start of whatever else answered (a proxy's page)."""
+    try:
+        return str(json.loads(body).get("description", ""))
+    except (ValueError, AttributeError):
+        return body[:200].decode("utf-8", "replace")
 
 
 def _proxy_arguments(url: str) -> dict[str, Any]:

@@ -3,11 +3,16 @@
 PTB's default processor is either fully sequential (one slow photo download stalls everyone) or
 fully concurrent (two fast taps of one person race). This one holds a lock per user (or per chat
 for updates without a user) around each update.
+
+It is also where an update's processing begins and ends: it opens the update's trace (a request id
+and the person's id, which every log line the update causes carries, see ``bot.tracing``), times its
+handling for the metrics, and logs one line when it is done.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable
 from contextvars import ContextVar
@@ -17,8 +22,12 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 from telegram.request import HTTPXRequest
 
+from bot.metrics import Metrics, update_kind
+from bot.tracing import traced
 from bot.transport import AiohttpRequest
 from storage.db import DB_WAIT
+
+log = logging.getLogger(__name__)
 
 # Benchmarks only: seconds the current update spent waiting for Bot API answers.
 API_WAIT: ContextVar[list[float] | None] = ContextVar("api_wait", default=None)
@@ -46,8 +55,14 @@ class TimedHTTPXRequest(TimedRequestMixin, HTTPXRequest):
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = 512, timings: list[list[float]] | None = None) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int = 512,
+        timings: list[list[float]] | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         super().__init__(max_concurrent_updates)
+        self._metrics = metrics
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}  # key -> updates holding or waiting for its lock
         # Benchmarks pass a list to collect [handling time, of which waiting for the Bot API, of which
@@ -55,23 +70,38 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._timings = timings
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = _key(update)
-        if key is None:
-            await coroutine
-            return
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
+        person = update.effective_user.id if isinstance(update, Update) and update.effective_user else None
+        with traced(person):
+            key = _key(update)
+            if key is None:
+                await self._handle(update, coroutine)
+                return
+            lock = self._locks.setdefault(key, asyncio.Lock())
+            self._users[key] = self._users.get(key, 0) + 1
+            try:
+                async with lock:
+                    await self._handle(update, coroutine)
+            finally:
+                self._users[key] -= 1
+                if not self._users[key]:
+                    del self._users[key]
+                    del self._locks[key]
+
+    async def _handle(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the handlers, from the moment the update's turn came (its person's earlier ones done)."""
+        started = time.perf_counter()
         try:
-            async with lock:
-                if self._timings is None:
-                    await coroutine
-                else:
-                    await timed(coroutine, self._timings)
+            if self._timings is None:
+                await coroutine
+            else:
+                await timed(coroutine, self._timings)
         finally:
-            self._users[key] -= 1
-            if not self._users[key]:
-                del self._users[key]
-                del self._locks[key]
+            seconds = time.perf_counter() - started
+            kind = update_kind(update)
+            if self._metrics is not None:
+                self._metrics.update_handled(kind, seconds)
+            update_id = update.update_id if isinstance(update, Update) else None
+            log.info("update %s (%s) handled in %.0f ms", update_id, kind, seconds * 1000)
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -39,6 +39,15 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """The Prometheus endpoint (/metrics, with /healthz beside it): off by default, on loopback."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: int = 9108
+
+
+@dataclass(frozen=True)
 class InspectionSettings:
     max_photo_mb: int = 10
     allow_partial_submit: bool = False
@@ -102,6 +111,8 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     default_language: str = "zh-hans"
     log_level: str = "INFO"
+    # "text" (one line per record) or "json" (one JSON object per line); both carry the request id.
+    log_format: str = "text"
     polling_timeout: int = 30
     # Telegram's overall send limit; raise it only for a self-hosted Bot API server or paid broadcasts.
     max_messages_per_second: int = 30
@@ -111,6 +122,7 @@ class Settings:
     default_edition: int = 2
     rubric_dirs: tuple[Path, ...] = ()
     webhook: WebhookSettings = field(default_factory=WebhookSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     inspection: InspectionSettings = field(default_factory=InspectionSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
@@ -222,6 +234,13 @@ def _log_level(value: Any) -> str:
     return text
 
 
+def _log_format(value: Any) -> str:
+    text = _str(value).lower()
+    if text not in {"text", "json"}:
+        raise ValueError("must be text or json")
+    return text
+
+
 def _path(value: Any) -> Path:
     text = _str(value)
     if not text:
@@ -298,6 +317,7 @@ _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("bot", "timezone", "BOT_TIMEZONE", "timezone", _timezone),
     ("bot", "default_language", "BOT_DEFAULT_LANGUAGE", "default_language", _language),
     ("bot", "log_level", "BOT_LOG_LEVEL", "log_level", _log_level),
+    ("bot", "log_format", "BOT_LOG_FORMAT", "log_format", _log_format),
     ("polling", "timeout", None, "polling_timeout", _int_between(1, 50)),
     (
         "bot",
@@ -315,6 +335,9 @@ _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("webhook", "port", "BOT_WEBHOOK_PORT", "webhook.port", _int_between(1, 65535)),
     ("webhook", "path", None, "webhook.path", _webhook_path),
     ("webhook", "secret_token", "BOT_WEBHOOK_SECRET", "webhook.secret_token", _secret),
+    ("metrics", "enabled", "BOT_METRICS_ENABLED", "metrics.enabled", _bool),
+    ("metrics", "listen", None, "metrics.listen", _str),
+    ("metrics", "port", "BOT_METRICS_PORT", "metrics.port", _int_between(1, 65535)),
     ("inspection", "max_photo_mb", None, "inspection.max_photo_mb", _int_between(1, 20)),
     ("inspection", "allow_partial_submit", None, "inspection.allow_partial_submit", _bool),
     ("inspection", "allow_skip_evidence", None, "inspection.allow_skip_evidence", _bool),
@@ -397,6 +420,7 @@ def _reject_unknown_keys(document: dict[str, Any]) -> None:
 def _build(values: dict[str, Any], path: Path | None) -> Settings:
     nested: dict[str, dict[str, Any]] = {
         "webhook": {},
+        "metrics": {},
         "inspection": {},
         "access": {},
         "digest": {},
@@ -414,6 +438,7 @@ def _build(values: dict[str, Any], path: Path | None) -> Settings:
     return Settings(
         **flat,
         webhook=WebhookSettings(**nested["webhook"]),
+        metrics=MetricsSettings(**nested["metrics"]),
         inspection=InspectionSettings(**nested["inspection"]),
         access=AccessSettings(**nested["access"]),
         digest=DigestSettings(**nested["digest"]),
@@ -451,3 +476,9 @@ def _check_consistency(settings: Settings) -> None:
             raise ConfigError("[webhook] url: must be the public https:// address when the webhook is enabled")
         if not hook.secret_token:
             raise ConfigError("[webhook] secret_token: required when the webhook is enabled")
+    metrics = settings.metrics
+    if metrics.enabled and not metrics.listen:
+        raise ConfigError("[metrics] listen: must be an address such as 127.0.0.1")
+    if metrics.enabled and hook.enabled and metrics.port == hook.port:
+        # Two servers cannot share a port; /healthz is served on both, /metrics only on its own.
+        raise ConfigError("[metrics] port: must differ from [webhook] port")

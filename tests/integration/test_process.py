@@ -129,14 +129,22 @@ async def test_a_newer_database_is_refused_at_start(tmp_path):
     assert code == 3 and "newer version" in err
 
 
-async def test_webhook_mode_with_a_secret_token(botapi: FakeBotAPI, tmp_path):
+def free_port() -> int:
     import socket
-
-    import aiohttp
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return probe.getsockname()[1]
+
+
+async def test_webhook_mode_with_a_secret_token(botapi: FakeBotAPI, tmp_path):
+    """Our own webhook server: the secret token checked, /healthz beside it, metrics on their own
+    port, and the log as JSON lines."""
+    import json
+
+    import aiohttp
+
+    port, metrics_port = free_port(), free_port()
     env = bot_env(  # listens on 127.0.0.1 by default, behind a reverse proxy
         botapi,
         tmp_path,
@@ -144,6 +152,9 @@ async def test_webhook_mode_with_a_secret_token(botapi: FakeBotAPI, tmp_path):
         BOT_WEBHOOK_URL="https://bot.example.org",
         BOT_WEBHOOK_PORT=str(port),
         BOT_WEBHOOK_SECRET="s3cret-token",
+        BOT_METRICS_ENABLED="true",
+        BOT_METRICS_PORT=str(metrics_port),
+        BOT_LOG_FORMAT="json",
     )
     process = await start_bot(env)
     try:
@@ -164,13 +175,31 @@ async def test_webhook_mode_with_a_secret_token(botapi: FakeBotAPI, tmp_path):
                     await asyncio.sleep(0.1)
             else:
                 raise AssertionError(f"the webhook server never listened on port {port}")
+            async with http.post(url, json=update) as missing:
+                assert missing.status == 403
             async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}) as ok:
                 assert ok.status == 200
-        assert "/start" in (await person.wait_reply(timeout=20)).text
+            assert "/start" in (await person.wait_reply(timeout=20)).text
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
+                assert health.status == 200
+                assert (await health.json())["database"] == "ok"
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as hidden:
+                assert hidden.status == 404  # metrics stay on their own (loopback) listener
+            for _ in range(50):  # the reply comes before its update is counted
+                async with http.get(f"http://127.0.0.1:{metrics_port}/metrics") as scrape:
+                    assert scrape.status == 200
+                    if 'dudao_updates_total{kind="command"} 1.0' in await scrape.text():
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the update was never counted in /metrics")
     finally:
         code, log = await stop_bot(process)
     assert code == 0, log
     assert botapi.token not in log
+    entries = [json.loads(line) for line in log.splitlines()]  # every line a JSON object
+    handled = [e for e in entries if e["message"].startswith("update ") and " handled in " in e["message"]]
+    assert handled and handled[0]["person_id"] == 7001 and handled[0]["request_id"]
 
 
 async def test_demo_runs_the_bot_in_the_terminal(tmp_path):
@@ -191,3 +220,27 @@ async def test_demo_runs_the_bot_in_the_terminal(tmp_path):
     assert process.returncode == 0, err.decode()
     assert "这里是督导助手" in text and "not registered" in text
     assert (tmp_path / "demo" / "bot.sqlite3").is_file()
+
+
+async def test_a_webhook_port_already_taken_stops_with_one_line(botapi: FakeBotAPI, tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = bot_env(
+            botapi,
+            tmp_path,
+            BOT_LOG_LEVEL="WARNING",
+            BOT_WEBHOOK_ENABLED="true",
+            BOT_WEBHOOK_URL="https://bot.example.org",
+            BOT_WEBHOOK_PORT=str(port),
+            BOT_WEBHOOK_SECRET="s3cret-token",
+        )
+        config = tmp_path / "bot.toml"
+        config.write_text('[webhook]\nlisten = "127.0.0.1"\n', encoding="utf-8")
+        code, _, err = await run_cli("run", env={**env, "BOT_CONFIG": str(config)})
+    assert code == 2, err
+    assert f"cannot listen on 127.0.0.1:{port} for the webhook" in err and "Traceback" not in err
+    assert botapi.webhook is None  # Telegram was never pointed at a server that is not there

@@ -66,3 +66,41 @@ def test_commands_and_words_that_only_look_similar_are_kept():
     output = stream.getvalue()
     assert REDACTED not in output
     assert "restart=3 upstart=yes started" in output and "/startinspection now" in output
+
+
+def test_json_lines_are_redacted_and_carry_the_trace():
+    import json
+
+    from bot.tracing import traced
+
+    stream = io.StringIO()
+    setup_logging("DEBUG", secrets=(TOKEN,), stream=stream, fmt="json")
+    log = logging.getLogger("telegram.ext.ExtBot")
+    with traced(9001) as trace:
+        log.debug("sendMessage with parameters {'text': '/start %s'} via /bot%s/", CODE, TOKEN)
+        try:
+            raise RuntimeError(f"failed at /bot{TOKEN}/sendMessage")
+        except RuntimeError:
+            log.exception("boom")
+    log.info("outside")
+    output = stream.getvalue()
+    assert TOKEN not in output and CODE not in output
+    first, second, third = (json.loads(line) for line in output.splitlines())
+    assert first["message"] == "sendMessage with parameters {'text': '/start <redacted>'} via /bot<redacted>/"
+    assert (first["request_id"], first["person_id"]) == (trace.request_id, 9001)
+    assert "RuntimeError" in second["exception"] and REDACTED in second["exception"]
+    assert (third["request_id"], third["person_id"]) == (None, None)
+
+
+def test_text_lines_name_the_request_and_person():
+    from bot.tracing import traced
+
+    stream = io.StringIO()
+    setup_logging("INFO", secrets=(TOKEN,), stream=stream)
+    log = logging.getLogger("bot.x")
+    with traced(42) as trace:
+        log.info("token %s", TOKEN)
+    log.info("idle")
+    inside, outside = stream.getvalue().splitlines()
+    assert inside.endswith(f"INFO bot.x req={trace.request_id} user=42: token {REDACTED}")
+    assert outside.endswith("INFO bot.x req=- user=-: idle")

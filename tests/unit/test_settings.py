@@ -84,6 +84,14 @@ def test_bot_config_env_names_the_file(tmp_path):
         ({}, "[backup]\nkeep = 400\n", "[backup] keep: must be between 1 and 365"),
         ({}, "[backup]\nenabled = 'maybe'\n", "[backup] enabled: must be true or false"),
         ({}, "[backup]\nevery = 24\n", "[backup] every: unknown key"),
+        ({"BOT_LOG_FORMAT": "xml"}, None, "BOT_LOG_FORMAT: must be text or json"),
+        ({"BOT_METRICS_PORT": "70000"}, None, "BOT_METRICS_PORT: must be between 1 and 65535"),
+        ({"BOT_METRICS_ENABLED": "maybe"}, None, "BOT_METRICS_ENABLED: must be true or false"),
+        (
+            {"BOT_METRICS_ENABLED": "1", "BOT_METRICS_PORT": "8443"},
+            "[webhook]\nenabled = true\nurl = 'https://example.org'\nsecret_token = 'abc'\n",
+            "[metrics] port: must differ from [webhook] port",
+        ),
     ],
 )
 def test_invalid_settings_name_the_key(tmp_path, env, toml, message):
@@ -130,3 +138,16 @@ def test_backups_default_to_a_folder_in_the_data_dir(tmp_path, monkeypatch):
     assert settings.backup.enabled is False and (settings.backup.every_hours, settings.backup.keep) == (6, 30)
     assert settings.backup_dir == tmp_path / "backups"
     assert load({"BOT_BACKUP_DIR": "/mnt/other"}, toml=toml, tmp_path=tmp_path).backup_dir == Path("/mnt/other")
+
+
+def test_metrics_and_log_format_from_file_and_environment(tmp_path):
+    defaults = load()
+    assert (defaults.metrics.enabled, defaults.metrics.listen, defaults.metrics.port) == (False, "127.0.0.1", 9108)
+    assert defaults.log_format == "text"
+    settings = load(
+        {"BOT_METRICS_ENABLED": "true", "BOT_METRICS_PORT": "9200", "BOT_LOG_FORMAT": "JSON"},
+        toml='[metrics]\nlisten = "0.0.0.0"\nport = 9300\n[bot]\nlog_format = "text"\n',
+        tmp_path=tmp_path,
+    )
+    assert (settings.metrics.enabled, settings.metrics.listen, settings.metrics.port) == (True, "0.0.0.0", 9200)
+    assert settings.log_format == "json"
