@@ -20,6 +20,7 @@ class NewAction:
     due_date: str  # local ISO dates: fixed by, first overdue follow-up, managers told
     follow_up_on: str
     escalate_on: str
+    repeat_of: int | None = None  # the previous inspection that found it too (重复问题)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class ActionRow:
     closed_at: str | None
     rubric_hash: str
     inspector_id: int
+    repeat_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,8 @@ async def reconcile_for_inspection(
         if row is None:
             cursor = await conn.execute(
                 """INSERT INTO actions (inspection_id, site_id, clause_id, answer, severity, due_date, follow_up_on,
-                                        escalate_on, created_at, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                        escalate_on, repeat_of, created_at, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     inspection_id,
                     site_id,
@@ -101,6 +103,7 @@ async def reconcile_for_inspection(
                     action.due_date,
                     action.follow_up_on,
                     action.escalate_on,
+                    action.repeat_of,
                     now,
                     now,
                 ),
@@ -369,6 +372,7 @@ def _action(row: Row) -> ActionRow:
         closed_at=row["closed_at"],
         rubric_hash=row["rubric_hash"],
         inspector_id=row["inspector_id"],
+        repeat_of=row["repeat_of"],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from storage.actions import NewAction, reconcile_for_inspection
@@ -62,12 +62,35 @@ class StoredAnswer:
 
 
 @dataclass(frozen=True)
+class PreviousFinding:
+    """A clause found below 符合 at the site's previous inspection, and where its action stands."""
+
+    inspection_id: int
+    answer: str  # partial | fail
+    action_status: str | None  # open, submitted, closed, cancelled; None: found before actions existed
+
+
+@dataclass(frozen=True)
 class InspectionState:
     """An inspection with its answers and evidence, read together."""
 
     row: InspectionRow
     answers: dict[str, StoredAnswer]
     evidence: dict[str, ClauseEvidence]
+    previous: dict[str, PreviousFinding] = field(default_factory=dict)  # by clause id
+
+
+# The findings of the site's inspection submitted last before this one was started ("last time").
+_PREVIOUS = """SELECT a.inspection_id, a.clause_id, a.answer, act.status
+    FROM answers a LEFT JOIN actions act ON act.inspection_id = a.inspection_id AND act.clause_id = a.clause_id
+    WHERE a.answer IN ('partial', 'fail') AND a.inspection_id = (
+        SELECT p.id FROM inspections p WHERE p.site_id = ? AND p.status = 'submitted' AND p.id != ?
+            AND p.started_at < ? ORDER BY p.submitted_at DESC LIMIT 1)"""
+
+
+def previous_findings_sync(conn: sqlite3.Connection, row: InspectionRow) -> dict[str, PreviousFinding]:
+    found = conn.execute(_PREVIOUS, (row.site_id, row.id, row.started_at)).fetchall()
+    return {r["clause_id"]: PreviousFinding(r["inspection_id"], r["answer"], r["status"]) for r in found}
 
 
 def _inspection(row: Row) -> InspectionRow:
@@ -282,7 +305,9 @@ class InspectionRepository:
                 return None
             answers = conn.execute(_ANSWERS, (inspection_id,)).fetchall()
             evidence = conn.execute(_EVIDENCE, (inspection_id, inspection_id)).fetchall()
-            return InspectionState(_inspection(row), _answers(answers), _evidence(evidence))
+            inspection = _inspection(row)
+            previous = previous_findings_sync(conn, inspection)
+            return InspectionState(inspection, _answers(answers), _evidence(evidence), previous)
 
         return await self._db.read(read)
 

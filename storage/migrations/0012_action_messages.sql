@@ -69,6 +69,8 @@ CREATE UNIQUE INDEX duty_outbox_action_day ON duty_outbox (chat_id, day) WHERE k
 ALTER TABLE actions ADD COLUMN follow_up_on TEXT;
 ALTER TABLE actions ADD COLUMN follow_ups INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE actions ADD COLUMN escalate_on TEXT;
+-- A repeat finding (重复问题): the clause was also below 符合 at the site's previous inspection (its id).
+ALTER TABLE actions ADD COLUMN repeat_of INTEGER REFERENCES inspections(id);
 -- Actions from before this version: calendar days stand in for working days, once.
 UPDATE actions SET follow_up_on = date(due_date, '+1 day'), escalate_on = date(due_date, '+3 day')
     WHERE status IN ('open', 'submitted');

@@ -36,6 +36,7 @@ class ActionLine:
     round: int
     due_date: date
     overdue_days: int  # calendar days past the due date; 0 when not late
+    repeat: bool = False  # 重复问题: found at the site's previous inspection too
 
 
 @dataclass(frozen=True)
@@ -149,4 +150,5 @@ class ActionFlow:
             round=row.round,
             due_date=due,
             overdue_days=max(late, 0),
+            repeat=row.repeat_of is not None,
         )

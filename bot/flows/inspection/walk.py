@@ -24,7 +24,7 @@ from rubric.registry import RubricRegistry
 from rubric.scoring import ScoreReport, clause_score, needs_evidence, score_inspection
 from storage.actions import NewAction
 from storage.files import FileStore
-from storage.inspections import ClauseEvidence, Coverage, InspectionRepository, InspectionRow
+from storage.inspections import ClauseEvidence, Coverage, InspectionRepository, InspectionRow, PreviousFinding
 from storage.people import AuditEntry
 from storage.sites import Site, SiteRepository
 
@@ -67,6 +67,7 @@ class ClauseCard:
     can_skip_evidence: bool
     live_message_id: int | None = None  # the message showing the walk's live card, as stored
     live_clause: str | None = None  # the clause that message shows
+    last_time: PreviousFinding | None = None  # found below 符合 at the site's previous inspection
 
 
 @dataclass(frozen=True)
@@ -299,7 +300,7 @@ class InspectionFlow:
         fresh = Walk(state.row, walk.rubric)
         answers = {k: v.answer for k, v in state.answers.items()}
         return [
-            self._card(fresh, clause_id, answers, state.evidence, state.row.cursor, state.row.awaiting)
+            self._card(fresh, clause_id, answers, state.evidence, state.row.cursor, state.row.awaiting, state.previous)
             for clause_id in clause_ids
         ]
 
@@ -311,6 +312,7 @@ class InspectionFlow:
         evidence: dict[str, ClauseEvidence],
         cursor: str | None,
         awaiting: str | None,
+        previous: dict[str, PreviousFinding],
     ) -> ClauseCard:
         """Build a card from what the caller already read: the answer path needs no extra queries."""
         rubric = walk.rubric
@@ -335,6 +337,7 @@ class InspectionFlow:
             can_skip_evidence=self.settings.allow_skip_evidence,
             live_message_id=walk.row.card_message_id,
             live_clause=walk.row.card_clause,
+            last_time=previous.get(clause_id),
         )
 
     async def answer(self, caller: Caller, inspection_id: int, clause_id: str, answer: Answer) -> AnswerOutcome:
@@ -350,7 +353,7 @@ class InspectionFlow:
         waiting_here = on_cursor and row.awaiting == AWAITING_EVIDENCE
         if answers.get(clause_id) == answer.value and (not on_cursor or waiting_here):
             # A double tap, or a tap on an old card with the answer it already has: nothing to do.
-            record = self._card(walk, clause_id, answers, evidence, row.cursor, row.awaiting)
+            record = self._card(walk, clause_id, answers, evidence, row.cursor, row.awaiting, state.previous)
             return AnswerOutcome(record=record, changed=False, needs_evidence=waiting_here)
 
         clause = rubric.clause(clause_id)
@@ -379,14 +382,14 @@ class InspectionFlow:
         )
         if not stored:
             raise RefusedError(Refusal.SUBMITTED, site=row.site_name)
-        record = self._card(walk, clause_id, answers, evidence, next_cursor, awaiting)
+        record = self._card(walk, clause_id, answers, evidence, next_cursor, awaiting, state.previous)
         if awaiting == AWAITING_EVIDENCE and next_cursor == clause_id:
             return AnswerOutcome(record=record, changed=True, needs_evidence=True)
         if not moves:
             return AnswerOutcome(record=record, changed=True)
         if next_cursor is None:
             return AnswerOutcome(record=record, changed=True, finished=True)
-        following = self._card(walk, next_cursor, answers, evidence, next_cursor, awaiting)
+        following = self._card(walk, next_cursor, answers, evidence, next_cursor, awaiting, state.previous)
         return AnswerOutcome(record=record, changed=True, next=following)
 
     async def move_on(self, caller: Caller, inspection_id: int, clause_id: str) -> AnswerOutcome:
@@ -511,6 +514,8 @@ class InspectionFlow:
         now = iso(moment)
         coverage = Coverage(answered_by_hand, len(report.not_applicable), report.clause_count, report.incomplete)
         today = moment.astimezone(self.tz).date()
+        state = await self.repo.state(walk.id)
+        last_time = state.previous if state else {}
         actions = [
             NewAction(
                 d.clause_id,
@@ -519,6 +524,7 @@ class InspectionFlow:
                 d.deadlines.due_date.isoformat(),
                 d.deadlines.follow_up_on.isoformat(),
                 d.deadlines.escalate_on.isoformat(),
+                last_time[d.clause_id].inspection_id if d.clause_id in last_time else None,
             )
             for d in drafts_for(report.findings, walk.rubric, today, self.calendar, self.actions)
         ]

@@ -2,6 +2,7 @@
 action's card and the fix-and-verify loop), built from the real rubric (edition 2) and the types in
 bot/flows/actions/views.py and loop.py."""
 
+from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -92,7 +93,8 @@ SAMPLES: dict[str, list[dict]] = {
     "status": [{"s": status} for status in ActionStatus],
     "icon": [{"line": OPEN}, {"line": LATE}, {"line": WAITING}],
     "empty": [{}],
-    "line": [{"l": OPEN}, {"l": LATE}, {"l": WAITING}],
+    "line": [{"l": OPEN}, {"l": LATE}, {"l": WAITING}, {"l": replace(LATE, repeat=True)}],
+    "repeat_mark": [{}],
     "list": [
         {"lines": (OPEN, LATE, WAITING), "page": 0, "pages": 1, "total": 3},
         {"lines": (OPEN,), "page": 1, "pages": 3, "total": 1},

@@ -23,6 +23,7 @@ from config.duties import SHIPPED_RULES, Cadence
 from rubric.model import Answer
 from rubric.registry import RubricRegistry
 from rubric.scoring import score_inspection
+from storage.inspections import PreviousFinding
 
 RUBRIC = RubricRegistry.load().get(2)
 FIRST = RUBRIC.clause_by_code("一(一)1")
@@ -190,8 +191,15 @@ SAMPLES: dict[str, list[dict]] = {
     "btn_submit_rest_na": [{}],
     "btn_answer_rest": [{}],
     "pct": [{"value": 87.5}, {"value": None}],
+    "last_time": [
+        {"found": PreviousFinding(3, "fail", "open")},
+        {"found": PreviousFinding(3, "partial", "closed")},
+        {"found": PreviousFinding(3, "partial", "submitted")},
+        {"found": PreviousFinding(3, "fail", None)},
+    ],
     "card": [
         {"card": CARD},
+        {"card": replace(ANSWERED, last_time=PreviousFinding(3, "fail", "open"))},
         {"card": ANSWERED},
         {"card": WITH_EVIDENCE, "previous": ANSWERED},
         {"card": PHOTOS_ONLY, "previous": CARD},
