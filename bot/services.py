@@ -13,6 +13,7 @@ from bot.clock import Clock, iso
 from bot.flows.access import Caller
 from bot.flows.actions.loop import ActionLoop
 from bot.flows.actions.notices import ActionMessenger
+from bot.flows.actions.recheck import RecheckFlow
 from bot.flows.actions.views import ActionFlow
 from bot.flows.duties.answers import DutyFlow
 from bot.flows.inspection.walk import InspectionFlow
@@ -36,6 +37,7 @@ from storage.files import FileStore
 from storage.inspections import InspectionRepository
 from storage.pending import PendingInputRepository
 from storage.people import AuditRepository, InvitationRepository, PeopleRepository
+from storage.rechecks import RecheckRepository
 from storage.reports import ReportRepository
 from storage.sites import SiteRepository
 from storage.users import UserRecord, UserRepository
@@ -59,6 +61,7 @@ class Services:
     duties: DutyFlow = field(init=False)
     actions: ActionFlow = field(init=False)
     action_loop: ActionLoop = field(init=False)
+    rechecks: RecheckFlow = field(init=False)
     reports: ReportFlow = field(init=False)
     digests: DigestFlow = field(init=False)
     audit: Audit = field(init=False)
@@ -97,6 +100,7 @@ class Services:
             rubrics=self.rubrics,  # clause texts quoted in reminders come from the company's rubric files
         )
         self.actions = ActionFlow(ActionRepository(self.db), self.sites, self.rubrics, self.clock, self.settings.tz)
+        self.rechecks = RecheckFlow(RecheckRepository(self.db), self.actions, self.inspections)
         engine = self.duties.engine
         engine.extensions.append(
             ActionMessenger(

@@ -41,6 +41,7 @@ class ActionRow:
     rubric_hash: str
     inspector_id: int
     repeat_of: int | None = None
+    found_again: int = 0  # visits since that found it not fixed, or back
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,19 @@ async def reconcile_for_inspection(
         if clause_id not in wanted and row["status"] in ("open", "submitted"):
             await conn.execute("UPDATE actions SET status = 'cancelled', updated_at = ? WHERE id = ?", (now, row["id"]))
             await _event(conn, row["id"], now, actor_id, "cancelled", row["round"], None, "finding_removed")
+
+
+def plan_rechecks_sync(conn: sqlite3.Connection, inspection_id: int, site_id: int) -> None:
+    """Inside the new inspection's transaction: the site's actions still open, or closed since its
+    last visit, are to be re-checked (复查)."""
+    conn.execute(
+        """INSERT OR IGNORE INTO action_rechecks (inspection_id, action_id)
+           SELECT ?, a.id FROM actions a
+           WHERE a.site_id = ? AND (a.status IN ('open', 'submitted') OR (a.status = 'closed' AND a.closed_at >= COALESCE(
+               (SELECT MAX(i.submitted_at) FROM inspections i WHERE i.site_id = a.site_id AND i.status = 'submitted'),
+               '')))""",
+        (inspection_id, site_id),
+    )
 
 
 async def _event(
@@ -373,6 +387,7 @@ def _action(row: Row) -> ActionRow:
         rubric_hash=row["rubric_hash"],
         inspector_id=row["inspector_id"],
         repeat_of=row["repeat_of"],
+        found_again=row["found_again"],
     )
 
 

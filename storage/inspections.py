@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from storage.actions import NewAction, reconcile_for_inspection
+from storage.actions import NewAction, plan_rechecks_sync, reconcile_for_inspection
 from storage.db import Database, Row
 from storage.people import AuditEntry, write_audit
 
@@ -168,19 +168,24 @@ class InspectionRepository:
     async def create(
         self, site_id: int, inspector_id: int, rubric_hash: str, edition: int, first_clause: str | None, now: str
     ) -> int:
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+        """A new draft, with its 复查 list (the site's actions to re-check), in one transaction."""
+
+        def work(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
                 """INSERT INTO inspections (site_id, inspector_id, rubric_hash, edition, status, cursor,
                    started_at, updated_at) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?)""",
                 (site_id, inspector_id, rubric_hash, edition, first_clause, now, now),
             )
             inspection_id = cursor.lastrowid
-            await conn.execute(
+            assert inspection_id is not None
+            conn.execute(
                 "INSERT INTO inspection_events (inspection_id, at, actor_id, event) VALUES (?, ?, ?, 'started')",
                 (inspection_id, now, inspector_id),
             )
-        assert inspection_id is not None
-        return inspection_id
+            plan_rechecks_sync(conn, inspection_id, site_id)
+            return inspection_id
+
+        return await self._db.transaction(work)
 
     async def get(self, inspection_id: int) -> InspectionRow | None:
         row = await self._db.fetchone(f"{_SELECT} WHERE i.id = ?", (inspection_id,))

@@ -76,3 +76,17 @@ UPDATE actions SET follow_up_on = date(due_date, '+1 day'), escalate_on = date(d
     WHERE status IN ('open', 'submitted');
 CREATE INDEX actions_follow_up ON actions (follow_up_on) WHERE status = 'open';
 CREATE INDEX actions_escalate ON actions (escalate_on) WHERE status = 'open';
+
+-- The 复查 section of the next visit: when an inspection of a site begins, each action of the site
+-- still open, or closed since the site's last visit, is to be re-checked on site. The outcome:
+-- fixed (已整改; an open action is closed), not_fixed (未整改; a closed one opens again), recurred
+-- (整改后复发: fixed, but back) or skipped; NULL while undecided.
+CREATE TABLE action_rechecks (
+    inspection_id INTEGER NOT NULL REFERENCES inspections(id),
+    action_id     INTEGER NOT NULL REFERENCES actions(id),
+    outcome       TEXT CHECK (outcome IN ('fixed', 'not_fixed', 'recurred', 'skipped')),
+    decided_at    TEXT,
+    PRIMARY KEY (inspection_id, action_id)
+) WITHOUT ROWID;
+-- Visits that found the action not fixed (or back): it counts as a repeat finding (重复问题).
+ALTER TABLE actions ADD COLUMN found_again INTEGER NOT NULL DEFAULT 0;

@@ -28,6 +28,9 @@ async def test_the_next_visit_shows_last_times_findings_and_flags_a_repeat(bot: 
     await inspector.send_command("inspect")
     picked = await inspector.wait_text("请选择要督导的项目")
     await inspector.press("阳光花园", picked.message_id)
+    for position in (1, 2):  # the 复查 of last time's actions comes first (its own tests): skipped here
+        recheck = await inspector.wait_text(f"复查 {position}/2")
+        await inspector.press("⏭ 跳过", recheck.message_id)
     card = await inspector.wait_text("一(一)1")
     assert "上次" not in card.content  # 一(一)1 was fine last time
     await inspector.press("✅ 符合", card.message_id)

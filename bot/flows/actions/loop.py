@@ -39,6 +39,7 @@ class ActionRefusal(StrEnum):
     NOT_ALLOWED = "refused_not_allowed"  # a loop button for someone without the role for it
     STALE = "refused_stale"  # ... for a state the action has left (a double tap, an old message)
     NO_PROOF = "refused_no_proof"  # 提交整改 before any photo, file or note
+    RECHECKED = "refused_rechecked"  # a 复查 button of an action decided already (a double tap)
 
 
 class ActionRefusedError(RefusedError):

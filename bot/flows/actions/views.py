@@ -150,5 +150,5 @@ class ActionFlow:
             round=row.round,
             due_date=due,
             overdue_days=max(late, 0),
-            repeat=row.repeat_of is not None,
+            repeat=row.repeat_of is not None or row.found_again > 0,
         )

@@ -91,6 +91,17 @@ async def on_return(turn: Turn) -> None:
     await turn.say("actions.return_prompt", card=card)
 
 
+async def send_photos(turn: Turn, file_ids: list[str]) -> None:
+    """Photos re-sent by their Telegram file_id, in albums of ten (an album needs two at least)."""
+    bot, chat = turn.context.bot, turn.chat_id
+    for start in range(0, len(file_ids), 10):
+        chunk = file_ids[start : start + 10]
+        if len(chunk) == 1:
+            await bot.send_photo(chat, chunk[0])
+        else:
+            await bot.send_media_group(chat, [InputMediaPhoto(file_id) for file_id in chunk])
+
+
 @guarded(LOOP_ROLES)
 async def on_view_proof(turn: Turn) -> None:
     """The round's proof: its notes in one message, then its photos (albums of ten) and files, re-sent
@@ -99,13 +110,7 @@ async def on_view_proof(turn: Turn) -> None:
     await turn.answer()
     await turn.say("actions.proof_header", proof=proof)
     bot, chat = turn.context.bot, turn.chat_id
-    photos = [item for item in proof.items if item.kind == "photo" and item.file_id]
-    for start in range(0, len(photos), 10):
-        chunk = photos[start : start + 10]
-        if len(chunk) == 1:
-            await bot.send_photo(chat, chunk[0].file_id or "")
-        else:
-            await bot.send_media_group(chat, [InputMediaPhoto(p.file_id or "") for p in chunk])
+    await send_photos(turn, [item.file_id for item in proof.items if item.kind == "photo" and item.file_id])
     for item in proof.items:
         if item.kind == "document" and item.file_id:
             caption = html.escape(item.file_name[:200]) if item.file_name else None

@@ -24,6 +24,8 @@ from bot.flows.errors import RefusedError
 from bot.flows.inspection.walk import PAUSED, AnswerOutcome, ClauseCard, Draft, EvidenceOutcome, Result, Walk
 from bot.handlers.base import ID, PAGE, Turn, guarded, parse_id
 from bot.handlers.duties.answers import evidence_button
+from bot.handlers.inspection import recheck
+from bot.handlers.inspection.recheck import show_recheck
 from bot.handlers.reports.views import report_button
 from bot.handlers.router import router_of
 from rubric.model import Answer
@@ -209,7 +211,7 @@ async def resume(turn: Turn) -> None:
     if not drafts:
         await turn.say("inspect.no_drafts")
     elif len(drafts) == 1:
-        await _continue(turn, drafts[0].inspection_id)
+        await continue_walk(turn, drafts[0].inspection_id)
     else:
         await turn.say("inspect.drafts", markup=drafts_keyboard(turn, drafts), drafts=drafts)
 
@@ -270,10 +272,17 @@ async def _start(turn: Turn, site_id: int, edition: int) -> None:
     walk = await flow.begin(turn.caller, site_id, edition)
     await turn.answer()
     await show_outline(turn, walk.id)
-    await _continue(turn, walk.id)
+    await continue_walk(turn, walk.id)
 
 
-async def _continue(turn: Turn, inspection_id: int) -> None:
+async def continue_walk(turn: Turn, inspection_id: int) -> None:
+    """On to the next thing to do: a 复查 of the site's actions first, then the first unanswered
+    clause, then the review."""
+    recheck = await turn.services.rechecks.next(turn.caller, inspection_id)
+    if recheck is not None:
+        await turn.answer()
+        await show_recheck(turn, recheck)
+        return
     card = await turn.services.inspections.resume(turn.caller, inspection_id)
     await turn.answer()
     if card is None:
@@ -284,7 +293,7 @@ async def _continue(turn: Turn, inspection_id: int) -> None:
 
 @guarded(INSPECTORS)
 async def on_continue(turn: Turn) -> None:
-    await _continue(turn, _int(_data(turn).split(":")[1]))
+    await continue_walk(turn, _int(_data(turn).split(":")[1]))
 
 
 @guarded(INSPECTORS)
@@ -294,7 +303,7 @@ async def on_switch_edition(turn: Turn) -> None:
     walk = await turn.services.inspections.switch_edition(turn.caller, _int(raw_id), _int(edition))
     await turn.answer()
     await show_outline(turn, walk.id)
-    await _continue(turn, walk.id)
+    await continue_walk(turn, walk.id)
 
 
 @guarded(INSPECTORS)
@@ -544,5 +553,6 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_sites_page, pattern=rf"^sp:{PAGE}$"))
     app.add_handler(CallbackQueryHandler(on_site, pattern=rf"^ss:{ID}$"))
     app.add_handler(CallbackQueryHandler(on_start, pattern=rf"^sg:{ID}:{ID}$"))
+    recheck.register(app)
     router_of(app).text.append(text_for_inspection)
     router_of(app).media.append(media_for_inspection)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.flows.actions.loop import Proof, ProofSaved
 from bot.flows.actions.notices import ActionMessage, MessageLine
+from bot.flows.actions.recheck import Outcome, RecheckCard, RecheckDone
 from bot.flows.actions.rules import ActionStatus, Severity
 from bot.flows.actions.views import ActionCard, ActionLine, HistoryLine
 from bot.flows.duties.views import Notice, NoticeKind
@@ -86,6 +87,17 @@ def message(kind: NoticeKind, lines: tuple[MessageLine, ...], more: int = 0, **n
 
 NOTICE_LINES = (MessageLine(OPEN, "notice"), MessageLine(LATE, "notice"))
 RESULT_LINES = (MessageLine(OPEN, "closed"), MessageLine(LATE, "returned", "照片看不清<门禁> & 型号"))
+RECHECK_HISTORY = tuple(
+    HistoryLine(datetime(2026, 4, 9, 10, 0, tzinfo=SHANGHAI), "王督导", event, 2, None, detail)
+    for event, detail in (
+        ("closed", "recheck:9"),
+        ("confirmed", "recheck:9"),
+        ("reopened", "recheck:9"),
+        ("not_fixed", "recheck:9"),
+        ("recurred", "recheck:9"),
+        ("recheck_skipped", "recheck:9"),
+    )
+)
 
 SAMPLES: dict[str, list[dict]] = {
     "day": [{"d": date(2026, 4, 8)}],
@@ -101,7 +113,7 @@ SAMPLES: dict[str, list[dict]] = {
     ],
     "btn_open": [{"line": OPEN}],
     "btn_back": [{}],
-    "event": [{"h": h} for h in HISTORY + LOOP_HISTORY],
+    "event": [{"h": h} for h in HISTORY + LOOP_HISTORY + RECHECK_HISTORY],
     "card": [
         {"card": ActionCard(OPEN, 7, date(2026, 4, 1), HISTORY[:1])},
         {"card": ActionCard(LATE, 8, date(2026, 3, 20), HISTORY)},
@@ -130,6 +142,26 @@ SAMPLES: dict[str, list[dict]] = {
     "refused_not_allowed": [{}],
     "refused_stale": [{}],
     "refused_no_proof": [{}],
+    "refused_rechecked": [{}],
+    "recheck_card": [
+        {"card": RecheckCard(9, OPEN, date(2026, 4, 1), 1, 3, 0, (Outcome.FIXED, Outcome.NOT_FIXED, Outcome.SKIPPED))},
+        {
+            "card": RecheckCard(
+                9, replace(WAITING, status=ActionStatus.CLOSED, repeat=True), date(2026, 4, 1), 3, 3, 2, tuple(Outcome)
+            )
+        },
+    ],
+    "btn_recheck_fixed": [{}],
+    "btn_recheck_not_fixed": [{}],
+    "btn_recheck_recurred": [{}],
+    "btn_recheck_skipped": [{}],
+    "btn_recheck_pictures": [{}],
+    "recheck_done": [
+        {"done": RecheckDone(9, {"fixed": 2, "not_fixed": 1, "recurred": 1, "skipped": 1})},
+        {"done": RecheckDone(9, {"fixed": 1, "not_fixed": 0, "recurred": 0, "skipped": 0})},
+    ],
+    "recheck_pictures": [{"before": 2, "after": 3}, {"before": 0, "after": 0}],
+    "recheck_after": [{}],
     "message_line": [{"m": line} for line in NOTICE_LINES],
     "message_more": [{"a": ActionMessage(NOTICE_LINES, 3)}, {"a": ActionMessage(NOTICE_LINES, 0)}],
     "message_end": [message(NoticeKind.ACTION_NOTICE, NOTICE_LINES, resent=True)],
