@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from config.duties import DutySettings, parse_duty_settings
+from config.duties import DutySettings, parse_anchor, parse_duty_settings
 from config.languages import LANGUAGES
+from config.plans import PlanSettings, parse_frequency
 
 DEFAULT_CONFIG_PATH = Path("config/local.toml")
 
@@ -100,6 +101,7 @@ class Settings:
     reports: ReportSettings = field(default_factory=ReportSettings)
     duties: DutySettings = field(default_factory=DutySettings)
     actions: ActionSettings = field(default_factory=ActionSettings)
+    plans: PlanSettings = field(default_factory=PlanSettings)
     config_path: Path | None = None
 
     @property
@@ -256,6 +258,21 @@ def _severity(value: Any) -> str:
     return text
 
 
+def _frequency(value: Any):
+    return parse_frequency(_str(value))
+
+
+def _anchor(value: Any):
+    return parse_anchor(_str(value))
+
+
+def _grades(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError('must be a list of grade labels, e.g. ["不合格"]')
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
 # Each setting: TOML (section, key), its environment variable (or None), target field, converter.
 _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("bot", "token", "BOT_TOKEN", "token", _str),
@@ -295,6 +312,15 @@ _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("actions", "serious_days", None, "actions.serious_days", _int_between(1, 60)),
     ("actions", "general_days", None, "actions.general_days", _int_between(1, 60)),
     ("actions", "partial_severity", None, "actions.partial_severity", _severity),
+    ("plans", "enabled", None, "plans.enabled", _bool),
+    ("plans", "frequency", None, "plans.frequency", _frequency),
+    ("plans", "due", None, "plans.due", _anchor),
+    ("plans", "grace_days", None, "plans.grace_days", _int_between(0, 90)),
+    ("plans", "nudge_days", None, "plans.nudge_days", _int_between(0, 60)),
+    ("plans", "time", None, "plans.at", _clock_time),
+    ("plans", "weekly_list", None, "plans.weekly_list", _bool),
+    ("plans", "watch_grades", None, "plans.watch_grades", _grades),
+    ("plans", "watch_frequency", None, "plans.watch_frequency", _frequency),
 )
 
 
@@ -364,6 +390,7 @@ def _build(values: dict[str, Any], path: Path | None) -> Settings:
         "digest": {},
         "reports": {},
         "actions": {},
+        "plans": {},
     }
     flat: dict[str, Any] = {}
     for target, value in values.items():
@@ -380,6 +407,7 @@ def _build(values: dict[str, Any], path: Path | None) -> Settings:
         digest=DigestSettings(**nested["digest"]),
         reports=ReportSettings(**nested["reports"]),
         actions=ActionSettings(**nested["actions"]),
+        plans=PlanSettings(**nested["plans"]),
         config_path=path,
     )
 
