@@ -33,7 +33,8 @@ async def start_scheduler(app: Application) -> None:
     await svc.duties.engine.start()
     if not svc.settings.duties.enabled:
         log.info("periodic duties are off ([duties] enabled = false)")
-        return
+    if not svc.settings.duties.enabled and not svc.settings.plans.enabled:
+        return  # the inspection plans' reminders ride on the same ticks
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is a dependency"
     interval = svc.settings.duties.tick_seconds
     # The JobQueue starts after post_init, possibly much later (the Bot API may be unreachable): an

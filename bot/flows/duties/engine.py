@@ -56,6 +56,7 @@ from bot.flows.duties.views import (
     undelivered_reason,
     view_of,
 )
+from bot.flows.plans.engine import PLAN_KINDS, PlanEngine, PlanTick
 from bot.flows.schedule import Period, Schedule, WorkCalendar
 from bot.i18n import language_from_telegram
 from config.duties import DutyRule, DutySettings
@@ -83,6 +84,7 @@ class TickReport:
     planned: int = 0
     escalated: int = 0
     digests: int = 0  # managers whose digest was planned
+    plans: PlanTick | None = None  # what the inspection plans' part did
     sent: int = 0
     blocked: int = 0
     failed: int = 0
@@ -106,15 +108,16 @@ def _in_order(rows: Sequence[OutboxRow]) -> list[list[OutboxRow]]:
     """Rows to send, grouped so that one sender takes a digest's parts in order; other rows alone (the
     reminders of one person may go concurrently: each stands on its own)."""
     groups: list[list[OutboxRow]] = []
-    digests: dict[int, list[OutboxRow]] = {}
+    digests: dict[tuple[str, int], list[OutboxRow]] = {}
     for row in rows:
-        if row.kind != NoticeKind.DIGEST:
+        key = (row.kind, row.chat_id)
+        if not NoticeKind(row.kind).in_parts:
             groups.append([row])
-        elif row.chat_id in digests:
-            digests[row.chat_id].append(row)
+        elif key in digests:
+            digests[key].append(row)
         else:
-            digests[row.chat_id] = [row]
-            groups.append(digests[row.chat_id])
+            digests[key] = [row]
+            groups.append(digests[key])
     for group in digests.values():
         group.sort(key=lambda row: (row.day or "", row.round))
     return groups
@@ -132,6 +135,7 @@ class DutyEngine:
         admin_ids: frozenset[int],
         workers: int = WORKERS,
         clauses: ClauseBook | None = None,
+        plans: PlanEngine | None = None,
     ) -> None:
         self.repo = repo
         self.users = users
@@ -142,6 +146,7 @@ class DutyEngine:
         self.admin_ids = admin_ids
         self.workers = workers
         self.clauses = clauses or ClauseBook()
+        self.plans = plans  # inspection plans: their visits and messages ride on this engine's ticks
         self.calendar = WorkCalendar.of(settings)
         self.schedules = {rule.id: Schedule(rule, tz, self.calendar) for rule in settings.rules}
         self._lock = asyncio.Lock()
@@ -183,15 +188,21 @@ class DutyEngine:
         async with self._lock:
             report = TickReport()
             now = self.clock.now()
-            await self._load_rules(now)
-            report.created = await self._materialise(now)
-            report.planned = await self._plan_reminders(now)
-            report.escalated = await self._plan_escalations(now)
+            if self.settings.enabled:  # off: the ticks only run for the inspection plans
+                await self._load_rules(now)
+                report.created = await self._materialise(now)
+                report.planned = await self._plan_reminders(now)
+                report.escalated = await self._plan_escalations(now)
+            if self.plans is not None:
+                report.plans = await self.plans.plan(now)
             run = _DeliveryPass(send, keep_going, report)  # one pass: a row skipped once stays skipped
             await self._deliver(run)
             # After the reminders: what they could not reach goes in the same day's digest.
             if keep_going():
-                report.digests = await self._plan_digests(self.clock.now())
+                if self.settings.enabled:
+                    report.digests = await self._plan_digests(self.clock.now())
+                if self.plans is not None:
+                    report.digests += await self.plans.plan_digests(self.clock.now())
                 await self._deliver(run)
             return report
 
@@ -331,7 +342,12 @@ class DutyEngine:
         """Send one row; False when it was put back for a later try (or another sender had it)."""
         if not await self.repo.claim(row.id, iso(self.clock.now())):
             return False  # another sender has it
-        notice = await self._digest_notice(row) if row.kind == NoticeKind.DIGEST else await self._notice(row)
+        if row.kind == NoticeKind.DIGEST:
+            notice = await self._digest_notice(row)
+        elif row.kind in PLAN_KINDS:
+            notice = await self._plan_notice(row)
+        else:
+            notice = await self._notice(row)
         if notice is None:
             await self.repo.finish(row.id, "skipped", iso(self.clock.now()))
             run.report.skipped += 1
@@ -393,6 +409,16 @@ class DutyEngine:
         return Notice(
             NoticeKind.REMINDER, row.chat_id, lang, view, to_group=to_group, round=row.round, resent=row.interrupted
         )
+
+    async def _plan_notice(self, row: OutboxRow) -> Notice | None:
+        """A plan message as it stands now (None: nothing left to say, or plans are off)."""
+        if self.plans is None:
+            return None
+        plan = await self.plans.notice(row.kind, row.chat_id, row.key, row.day, row.round, row.parts)
+        if plan is None:
+            return None
+        lang = await self._language(row.chat_id)
+        return Notice(NoticeKind(row.kind), row.chat_id, lang, round=row.round, resent=row.interrupted, plan=plan)
 
     # -- 4. the managers' daily digest -------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.flows.schedule import Period, covered_period
@@ -203,6 +204,18 @@ class DutyClauseStatus:
 class NoticeKind(StrEnum):
     REMINDER = "reminder"
     DIGEST = "digest"  # a manager's daily digest (or one part of it)
+    # Inspection plans (bot/flows/plans/engine.py), rendered from plans.j2:
+    PLAN_WEEK = "plan_week"  # an inspector's visits due this week
+    PLAN_NUDGE = "plan_nudge"  # a visit due in a few working days
+    PLAN_DIGEST = "plan_digest"  # a manager's missed visits of the day (or one part)
+
+    @property
+    def template(self) -> str:
+        return f"plans.{self.value}" if self.value.startswith("plan_") else f"duties.{self.value}"
+
+    @property
+    def in_parts(self) -> bool:
+        return self in (NoticeKind.DIGEST, NoticeKind.PLAN_DIGEST)
 
 
 class AlertKind(StrEnum):
@@ -261,6 +274,7 @@ class Notice:
     round: int = 1
     digest: Digest | None = None
     resent: bool = False  # sent again after a crash interrupted it: a first copy may have arrived
+    plan: Any = None  # a plan message's content (bot.flows.plans.engine.PlanNotice)
 
 
 class Delivery(StrEnum):

@@ -29,6 +29,7 @@ from bot.flows.duties.answers import Board, DutyRefusedError
 from bot.flows.duties.views import Delivery, DutyClauseStatus, DutyView, Notice, NoticeKind, Sender, SendResult
 from bot.flows.schedule import parse_quarter
 from bot.handlers.base import ID, Turn, guarded
+from bot.handlers.plans.keyboards import plan_keyboard
 from bot.handlers.router import router_of
 from bot.i18n import Texts, html_to_plain
 
@@ -442,10 +443,12 @@ def make_sender(bot: Bot, texts: Texts) -> Sender:
     Sends go through the Application's rate limiter (429s are retried there after retry_after)."""
 
     async def send(notice: Notice) -> SendResult:
-        text = texts.render(notice.lang, f"duties.{notice.kind.value}", notice=notice)
+        text = texts.render(notice.lang, notice.kind.template, notice=notice)
         markup = None
         if notice.kind is NoticeKind.REMINDER and not notice.to_group and notice.duty is not None:
             markup = reminder_keyboard(texts, notice.lang, notice.duty.id)
+        elif notice.plan is not None:
+            markup = plan_keyboard(texts, notice.lang, notice.plan)
         chunks = split_lines(text, MESSAGE_LIMIT) if len(html_to_plain(text)) > MESSAGE_LIMIT else [text]
         result = SendResult(Delivery.SENT)
         for index, chunk in enumerate(chunks):
