@@ -1,0 +1,200 @@
+"""Inspection plans through the real Application and the Bot API stand-in, the clock moved across two
+quarters: plans set in chat, reminders on working days, a visit done on time, one done late, one
+missed and escalated, a failing site moved to monthly, nothing sent twice across a restart."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+
+from bot.clock import ManualClock
+from bot.scheduler import tick_now
+from config.duties import DutySettings
+from config.plans import PlanSettings
+from rubric.model import Answer
+from tests.conftest import ADMIN_ID, BotUnderTest, make_settings
+from tests.seeding import answers_by_pattern, seed_inspection
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+START = datetime(2026, 4, 1, 8, 0, tzinfo=SHANGHAI)  # Wednesday, the first day of Q2
+ZHANG, LI, BOSS = 6101, 6102, 6201
+OK, FAIL = Answer.OK, Answer.FAIL
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest_asyncio.fixture
+async def bot(botapi, tmp_path, clock) -> AsyncIterator[BotUnderTest]:
+    """Duties off (no duty reminder in these chats), plans on, a plain Monday-to-Friday calendar."""
+    settings = make_settings(
+        botapi,
+        tmp_path / "data",
+        # The ticks are the test's own (the start's one-off tick aside): no repeating tick races them.
+        duties=DutySettings(enabled=False, public_holidays="none", tick_seconds=3600),
+        plans=PlanSettings(grace_days=10, nudge_days=3),
+    )
+    under_test = BotUnderTest(botapi, settings, clock)
+    await under_test.start()
+    try:
+        yield under_test
+    finally:
+        await under_test.stop()
+    botapi.assert_well_formed()
+
+
+async def tick(bot: BotUnderTest, at: datetime):
+    bot.clock.set(at)
+    return await tick_now(bot.app)
+
+
+async def seed(bot: BotUnderTest, site_id: int, inspector: int, when: datetime, passing: bool) -> int:
+    svc = bot.services
+    rubric = svc.rubrics.get(svc.settings.default_edition)
+    answers = answers_by_pattern(rubric, [OK] if passing else [FAIL, FAIL, OK])
+    seeded = await seed_inspection(svc.db, rubric, site_id, inspector, when, answers)
+    return seeded.inspection_id
+
+
+def texts(person) -> list[str]:
+    return [m.content for m in person.messages]
+
+
+async def test_two_quarters_of_plans(bot: BotUnderTest):
+    sun = await bot.add_site("阳光花园", region="东区")
+    lake = await bot.add_site("翠湖天地", region="东区")
+    gold = await bot.add_site("金色家园", region="西区")
+    await bot.add_person(ZHANG, "inspector", "督导员老张", site_id=sun)
+    await bot.add_person(ZHANG, "inspector", "督导员老张", site_id=lake)
+    await bot.add_person(LI, "inspector", "督导员小李", region="西区")
+    await bot.add_person(BOSS, "manager", "品质经理")
+    zhang = bot.api.person(ZHANG, "督导员老张", started=True)
+    li = bot.api.person(LI, "督导员小李", started=True)
+    boss = bot.api.person(BOSS, "品质经理", started=True)
+    admin = bot.api.person(ADMIN_ID, "管理员", started=True)
+
+    # Plans set in chat: the admin opens 阳光花园's plan from its site card and assigns 老张.
+    await admin.send_command("editsite", "阳光花园")
+    await admin.wait_text("阳光花园")
+    await admin.press("督导计划")
+    card = await admin.wait_text("督导计划 · 阳光花园")
+    assert "每季度（默认）" in card.content and "本项目任一督导员" in card.content
+    await admin.press("督导员老张")
+    card = await admin.wait_text("督导员：督导员老张")
+    # The region 西区 is inspected monthly from its next period on; then back to the default.
+    await admin.press("区域计划：东区")
+    region = await admin.wait_text("区域督导计划 · 东区")
+    assert "默认" in region.content
+    await admin.press("每半年")
+    assert "每半年" in (await admin.wait_text("区域督导计划 · 东区")).content
+    await admin.press("恢复默认")
+    assert "默认" in (await admin.wait_text("区域督导计划 · 东区")).content
+    # A manager may not set what they do not see; a stale or forged button is refused.
+    query = await li.press_data(f"vf:{sun}:m", None)
+    assert "不能使用这个功能" in (await li.wait_callback_answer(query)).text
+    audit = await bot.services.db.fetchall("SELECT action, target FROM audit_log WHERE action LIKE 'plan.%'")
+    assert [(r["action"], r["target"]) for r in audit] == [
+        ("plan.site", f"site:{sun}"),
+        ("plan.region", "region:东区"),
+        ("plan.region", "region:东区"),
+    ]
+
+    # 1 April 09:00: the Q2 visits exist; nothing is due yet, nobody hears anything.
+    report = await tick(bot, datetime(2026, 4, 1, 9, 0, tzinfo=SHANGHAI))
+    assert report.plans is not None and report.sent == 0
+    visits = await bot.services.db.fetchall(
+        "SELECT site_id, period, due_date, closes_on, inspector_id FROM plan_visits"
+    )
+    assert {(r["site_id"], r["period"], r["due_date"], r["closes_on"]) for r in visits} == {
+        (site, "2026-Q2", "2026-06-30", "2026-07-10") for site in (sun, lake, gold)
+    }
+    assert {r["site_id"]: r["inspector_id"] for r in visits}[sun] == ZHANG
+
+    # An inspector's /plan: coming visits, each with a button that starts the inspection.
+    await zhang.send_command("plan")
+    mine = await zhang.wait_text("我的督导计划")
+    assert "阳光花园" in mine.content and "翠湖天地" in mine.content and "金色家园" not in mine.content
+    assert any("开始督导：阳光花园" in label for label in mine.buttons)
+    await li.send_command("plan")
+    assert "金色家园" in (await li.wait_text("我的督导计划")).content
+
+    # 阳光花园 is inspected on 20 May (on time) and fails: 不合格.
+    await seed(bot, sun, ZHANG, datetime(2026, 5, 20, 15, 0, tzinfo=SHANGHAI), passing=False)
+
+    # Thursday 25 June 09:00, three working days before the due date: a nudge for each visit not done.
+    zhang.drain(), li.drain()
+    await tick(bot, datetime(2026, 6, 25, 8, 59, tzinfo=SHANGHAI))
+    await zhang.assert_no_reply(0.1)
+    await li.assert_no_reply(0.1)
+    report = await tick(bot, datetime(2026, 6, 25, 9, 0, tzinfo=SHANGHAI))
+    assert report.plans.nudged == 2
+    nudge = await zhang.wait_text("督导计划提醒")
+    assert "翠湖天地" in nudge.content and "6月30日" in nudge.content and nudge.buttons == ["▶️ 开始督导：翠湖天地"]
+    assert "金色家园" in (await li.wait_text("督导计划提醒")).content
+    nudges = [text for text in texts(zhang) if "督导计划提醒" in text]
+    assert len(nudges) == 1 and "阳光花园" not in nudges[0]  # done already: no nudge
+
+    # Saturday 27 June: no week list on a day off. Monday 29 June 09:00: the week's list.
+    await tick(bot, datetime(2026, 6, 27, 9, 0, tzinfo=SHANGHAI))
+    zhang.drain(), li.drain()
+    await tick(bot, datetime(2026, 6, 29, 9, 0, tzinfo=SHANGHAI))
+    week = await zhang.wait_text("本周督导计划")
+    assert "翠湖天地" in week.content and "阳光花园" not in week.content
+    await li.wait_text("本周督导计划")
+    await tick(bot, datetime(2026, 6, 29, 9, 30, tzinfo=SHANGHAI))  # once a week
+    await zhang.assert_no_reply(0.2)
+
+    # 翠湖天地 on 3 July: late, within the grace days. The start button begins a walk.
+    await zhang.press("开始督导：翠湖天地", week.message_id)
+    await zhang.wait_text("翠湖天地")
+    assert await bot.services.db.fetchval("SELECT COUNT(*) FROM inspections WHERE status = 'draft'") == 1
+    await seed(bot, lake, ZHANG, datetime(2026, 7, 3, 10, 0, tzinfo=SHANGHAI), passing=True)
+
+    # Saturday 11 July 09:00, the grace days over: 金色家园 was missed; the manager hears it once.
+    boss.drain()
+    report = await tick(bot, datetime(2026, 7, 11, 9, 0, tzinfo=SHANGHAI))
+    assert report.plans.missed == 1
+    missed = await boss.wait_text("未按计划督导（1）")
+    assert "金色家园" in missed.content and "翠湖天地" not in missed.content and "阳光花园" not in missed.content
+    await bot.restart()
+    await tick(bot, datetime(2026, 7, 11, 9, 5, tzinfo=SHANGHAI))
+    await tick(bot, datetime(2026, 7, 12, 9, 0, tzinfo=SHANGHAI))
+    await boss.assert_no_reply(0.3)
+    assert len([t for t in texts(boss) if "未按计划督导" in t]) == 1
+
+    # Q3: 阳光花园 failed in Q2, so it is on watch: monthly (July), written to the audit log; the
+    # others stay quarterly. Its plan screen says so.
+    q3 = await bot.services.db.fetchall(
+        "SELECT site_id, period, frequency, on_watch, due_date FROM plan_visits WHERE period_start >= '2026-07-01'"
+    )
+    assert {r["site_id"]: (r["period"], r["frequency"], r["on_watch"]) for r in q3} == {
+        sun: ("2026-07", "monthly", 1),
+        lake: ("2026-Q3", "quarterly", 0),
+        gold: ("2026-Q3", "quarterly", 0),
+    }
+    watch = await bot.services.db.fetchone("SELECT target, detail FROM audit_log WHERE action = 'plan.watch_on'")
+    assert watch["target"] == f"site:{sun}" and "不合格" in watch["detail"]
+
+    # 阳光花园 passes in July: from August it is back to quarterly (the rest of Q3).
+    await seed(bot, sun, ZHANG, datetime(2026, 7, 20, 10, 0, tzinfo=SHANGHAI), passing=True)
+    await tick(bot, datetime(2026, 8, 3, 9, 0, tzinfo=SHANGHAI))
+    august = await bot.services.db.fetchone(
+        "SELECT period, frequency, period_start, period_end, on_watch FROM plan_visits WHERE site_id = ? "
+        "ORDER BY period_start DESC LIMIT 1",
+        (sun,),
+    )
+    assert tuple(august) == ("2026-Q3", "quarterly", "2026-08-01", "2026-10-01", 0)
+    assert await bot.services.db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action = 'plan.watch_off'") == 1
+
+    # The manager's /plan this quarter (Q3): 阳光花园's July visit done on time, nothing missed yet.
+    boss.drain()
+    await boss.send_command("plan")
+    board = await boss.wait_text("督导计划 · 本季度")
+    assert "按时完成 1/1（100%）" in board.content
+    bot.api.assert_no_errors()
