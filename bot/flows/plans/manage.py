@@ -4,6 +4,7 @@ Also the plan figures of the managers' screens (coverage, missed visits, each si
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.clock import Clock, iso
@@ -209,3 +210,78 @@ class PlanFlow:
         for view in await self.period_views(site_ids, start, end):
             found.setdefault(view.site_id, []).append(view)
         return {site_id: SitePlanStatus(site_id, tuple(views)) for site_id, views in found.items()}
+
+    # -- the managers' screens: /summary, /ranking, /site, the weekly digest, the export --------------
+
+    async def quarter_figures(self, caller: Caller, first: date, end: date) -> PlanFigures | None:
+        """Coverage and missed visits of the visits due in ``[first, end)`` at the caller's sites;
+        None when no visit is planned there (plans off, or never run): the screens show nothing."""
+        sites = [site.id for site in await self.managed_sites(caller)]
+        views = await self.period_views(sites, first, end)
+        if not views:
+            return None
+        results = [VisitResult(v.outcome) for v in views]
+        missed = tuple(v for v in views if v.outcome is Outcome.MISSED)
+        statuses: dict[int, list[VisitView]] = {}
+        for view in views:
+            statuses.setdefault(view.site_id, []).append(view)
+        by_site = {site: SitePlanStatus(site, tuple(found)) for site, found in statuses.items()}
+        return PlanFigures(coverage(results), missed, by_site, tuple(views))
+
+    async def site_figures(self, caller: Caller, site_id: int) -> SitePlanStatus | None:
+        """The site's visits of the current quarter (whatever the caller may see: checked by /site)."""
+        first, end = self.current_span(self.engine.today())
+        views = await self.period_views([site_id], first, end)
+        return SitePlanStatus(site_id, tuple(views)) if views else None
+
+    async def digest_figures(self, user_id: int, admin: bool, first: date, last: date) -> DigestFigures | None:
+        """For a manager's weekly digest: visits missed in the week (their grace ended in it) and the
+        visits still to make that are due within a week from today (overdue ones included)."""
+        sites = await self.sites.visible_to(user_id, (Role.MANAGER,), everything=admin)
+        site_ids = [site.id for site in sites]
+        today = self.engine.today()
+        rows = await self.repo.visits_overlapping(site_ids, first - timedelta(days=400), today + timedelta(days=8))
+        wanted = [row for row in rows if first <= row.closes_on <= last or row.due_date <= today + timedelta(days=7)]
+        views = await self.engine.views(wanted, today)
+        missed = tuple(v for v in views if v.outcome is Outcome.MISSED and first <= v.closes_on <= last)
+        due = tuple(v for v in views if v.outcome in (Outcome.OPEN, Outcome.OVERDUE) and v.period.start <= today)
+        return DigestFigures(due, missed) if due or missed else None
+
+    async def export_rows(self, caller: Caller, first: date | None, end: date | None, words: list[str]) -> list[list]:
+        """The 督导计划 sheet: one row per visit due in ``[first, end)`` (None: every visit).
+        ``words``: "any inspector", then the outcome names in ``Outcome`` order, then "yes"."""
+        sites = [site.id for site in await self.managed_sites(caller)]
+        start, stop = first or date(2000, 1, 1), end or date(9999, 1, 1)
+        views = await self.period_views(sites, start, stop)
+        anyone, names, yes = words[0], dict(zip(list(Outcome), words[1:-1], strict=True)), words[-1]
+        return [
+            [
+                v.site_name,
+                v.region or "",
+                v.period.key,
+                v.frequency,
+                v.inspector_name or anyone,
+                v.due_date,
+                v.closes_on,
+                names[v.outcome],
+                v.done_on,
+                v.inspection_id,
+                yes if v.on_watch else "",
+                v.waived_reason or "",
+            ]
+            for v in views
+        ]
+
+
+@dataclass(frozen=True)
+class PlanFigures:
+    coverage: Coverage
+    missed: tuple[VisitView, ...]
+    by_site: dict[int, SitePlanStatus]
+    visits: tuple[VisitView, ...]
+
+
+@dataclass(frozen=True)
+class DigestFigures:
+    due: tuple[VisitView, ...]
+    missed: tuple[VisitView, ...]

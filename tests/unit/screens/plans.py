@@ -128,4 +128,6 @@ SAMPLES = {
     ],
     "site_part": [{"status": SitePlanStatus(3, (ON_TIME, LATE))}, {"status": None}],
     "digest_part": [{"due": (OPEN,), "missed": (MISSED,)}, {"due": (), "missed": ()}],
+    "xlsx_plans": [{}],
+    "xlsx_words": [{}],
 }
