@@ -83,6 +83,7 @@ class PlanFlow:
             watch_frequency=self.settings.watch_frequency.text if self.settings.watch_grades else None,
             current=current[0],
             inspectors=tuple((person, name) for person, name, _ in inspectors),
+            watch_grades=self.settings.watch_grades,
         )
 
     async def set_site_frequency(self, caller: Caller, site_id: int, code: str) -> SitePlanView:

@@ -64,6 +64,7 @@ class SitePlanView:
     watch_frequency: str | None  # the watch rule's (None: the rule is off)
     current: VisitView | None
     inspectors: tuple[tuple[int, str], ...]  # the site's inspectors, for the buttons
+    watch_grades: tuple[str, ...] = ()  # grades that put a site on watch (the rule's)
 
 
 @dataclass(frozen=True)

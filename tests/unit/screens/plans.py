@@ -56,6 +56,7 @@ SITE = SitePlanView(
     watch_frequency="monthly",
     current=replace(LATE, outcome=Outcome.OPEN, done_on=None),
     inspectors=((7, "督导员老张"),),
+    watch_grades=("不合格",),
 )
 REGION = RegionPlanView("东区", 3, "half-yearly", "quarterly", 12)
 
