@@ -4,12 +4,14 @@ missed and escalated, a failing site moved to monthly, nothing sent twice across
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
+from openpyxl import load_workbook
 
 from bot.clock import ManualClock
 from bot.scheduler import tick_now
@@ -167,6 +169,30 @@ async def test_two_quarters_of_plans(bot: BotUnderTest):
     await tick(bot, datetime(2026, 7, 12, 9, 0, tzinfo=SHANGHAI))
     await boss.assert_no_reply(0.3)
     assert len([t for t in texts(boss) if "未按计划督导" in t]) == 1
+
+    # The managers' figures for Q2 equal a hand count: 3 visits due, 1 on time, 1 late, 1 missed.
+    boss.drain()
+    await boss.send_command("summary", "2026-Q2")
+    summary = await boss.wait_text("2026 年第 2 季度汇总")
+    assert "督导计划：按时完成 1/3（33%） · 逾期完成 1 · 未督导 1" in summary.content
+    assert "❌ 金色家园 · 2026年第2季度 — 未督导" in summary.content
+    await boss.send_command("ranking", "2026-Q2")
+    ranking = await boss.wait_text("项目排名")
+    assert "1. 阳光花园 32.3% 不合格 新\n　📅 ✅ 按时完成\n" in ranking.content  # the only site scored in Q2
+    await boss.send_command("site", "金色家园")
+    site = await boss.wait_text("金色家园")
+    assert "督导计划：" in site.content and "未督导" in site.content
+    await boss.send_command("export", "2026-Q2")
+    sheet = await boss.wait_reply(timeout=20)
+    assert sheet.kind == "document" and sheet.document is not None
+    book = load_workbook(io.BytesIO(bot.api.file_bytes(sheet.document["file_id"])))
+    assert "督导计划" in book.sheetnames
+    rows = list(book["督导计划"].iter_rows(min_row=2, values_only=True))
+    assert sorted((row[0], row[2], row[7]) for row in rows) == [
+        ("翠湖天地", "2026-Q2", "逾期完成"),
+        ("金色家园", "2026-Q2", "未督导"),
+        ("阳光花园", "2026-Q2", "按时完成"),
+    ]
 
     # Q3: 阳光花园 failed in Q2, so it is on watch: monthly (July), written to the audit log; the
     # others stay quarterly. Its plan screen says so.

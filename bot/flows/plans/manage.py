@@ -230,8 +230,9 @@ class PlanFlow:
         return PlanFigures(coverage(results), missed, by_site, tuple(views))
 
     async def site_figures(self, caller: Caller, site_id: int) -> SitePlanStatus | None:
-        """The site's visits of the current quarter (whatever the caller may see: checked by /site)."""
+        """The site's visits due this quarter and the one before (the caller's access is /site's check)."""
         first, end = self.current_span(self.engine.today())
+        first = self.current_span(first - timedelta(days=1))[0]
         views = await self.period_views([site_id], first, end)
         return SitePlanStatus(site_id, tuple(views)) if views else None
 
