@@ -224,3 +224,34 @@ async def test_two_quarters_of_plans(bot: BotUnderTest):
     board = await boss.wait_text("督导计划 · 本季度")
     assert "按时完成 1/1（100%）" in board.content
     bot.api.assert_no_errors()
+
+
+async def test_plans_set_by_import(bot: BotUnderTest):
+    admin = bot.api.person(ADMIN_ID, "管理员", started=True)
+    await admin.send_command("import")
+    await admin.wait_text("Telegram ID")
+    bad = "项目,区域,督导频次,计划督导员,Telegram ID,姓名,角色\n阳光花园,东区,每两周,,,,\n"
+    await admin.send_document(bad.encode("utf-8"), "plans.csv", "text/csv")
+    refused = await admin.wait_text("没有导入任何内容")
+    assert "第 2 行：督导频次“每两周”无法识别" in refused.text
+    csv = (
+        "项目,区域,督导频次,计划督导员,Telegram ID,姓名,角色\n"
+        "阳光花园,东区,月度,6101,,,\n"
+        "翠湖天地,东区,,,,,\n"
+        "金色家园,西区,0 9 1 */2 *,,,,\n"
+        "阳光花园,,,,6101,督导员老张,督导员\n"
+    )
+    await admin.send_document(csv.encode("utf-8"), "plans.csv", "text/csv")
+    done = await admin.wait_text("已导入")
+    assert "设定了 2 个项目的督导计划" in done.text
+    await tick(bot, datetime(2026, 4, 1, 9, 0, tzinfo=SHANGHAI))
+    visits = await bot.services.db.fetchall(
+        "SELECT s.name, v.period, v.frequency, v.due_date, v.inspector_id FROM plan_visits v "
+        "JOIN sites s ON s.id = v.site_id ORDER BY s.name"
+    )
+    assert [tuple(r) for r in visits] == [
+        ("翠湖天地", "2026-Q2", "quarterly", "2026-06-30", None),
+        ("金色家园", "2026-03-01", "0 9 1 */2 *", "2026-04-30", None),  # every other month, from 1 March
+        ("阳光花园", "2026-04", "monthly", "2026-04-30", 6101),
+    ]
+    assert await bot.services.db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action = 'plan.import'") == 2

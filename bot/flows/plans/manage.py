@@ -23,7 +23,7 @@ from bot.flows.plans.views import (
 )
 from bot.flows.schedule import calendar_period
 from config.duties import Cadence
-from config.plans import CALENDAR, parse_frequency
+from config.plans import CALENDAR
 from storage.people import AuditEntry
 from storage.plans import PlanRepository
 from storage.sites import Site, SiteRepository
@@ -139,21 +139,6 @@ class PlanFlow:
         )
         await self.repo.set_plan(None, view.region, {"frequency": frequency}, iso(self.clock.now()), audit)
         return await self.region_plan(caller, anchor_site)
-
-    # -- bulk (the import) -------------------------------------------------------------------------
-
-    async def import_plan(
-        self, actor_id: int, site_id: int, frequency: str | None, inspector_id: int | None, now: str
-    ) -> None:
-        """A row of /import: frequency (checked by the import already) and/or inspector of a site."""
-        changes: dict[str, object] = {}
-        if frequency:
-            changes["frequency"] = parse_frequency(frequency).text
-        if inspector_id is not None:
-            changes["inspector_id"] = inspector_id
-        if changes:
-            audit = AuditEntry(actor_id, "plan.import", f"site:{site_id}", dict(changes))
-            await self.repo.set_plan(site_id, None, changes, now, audit, open_visits_from=self.engine.today())
 
     # -- boards ------------------------------------------------------------------------------------
 

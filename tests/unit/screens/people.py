@@ -92,9 +92,13 @@ PROBLEMS = (
     "site_inactive",
     "unknown_site",
     "unknown_region",
+    "bad_frequency",
+    "unknown_inspector",
     "something_new",
 )
 VALUES = {
+    "bad_frequency": "每两周",
+    "unknown_inspector": "123456",
     "too_many_rows": "2000",
     "too_big_unpacked": "20",
     "too_many_columns": "50",
@@ -339,6 +343,7 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     "import_report": [
         {"report": ImportReport("人员.xlsx", (), ImportCounts(2, 1, 5, 7, 3), 3, 7), "shown": ()},
         {"report": ImportReport("人员.csv", (), ImportCounts(1, 1, 1, 1, 0), 1, 1), "shown": ()},
+        {"report": ImportReport("项目.csv", (), ImportCounts(1, 1, 1, 1, 0, 2), 1, 1), "shown": ()},
         {"report": ImportReport("空.csv", (), ImportCounts(0, 0, 0, 0, 0), 0, 0), "shown": ()},
         {"report": ImportReport("人员.xlsx", ROW_ERRORS[1:2], None, 0, 3), "shown": ROW_ERRORS[1:2]},
         {"report": ImportReport("人员.xlsx", ALL_ROW_ERRORS, None, 4, 20), "shown": ALL_ROW_ERRORS[:15]},
