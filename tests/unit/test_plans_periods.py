@@ -65,7 +65,7 @@ def test_frequencies_read_in_english_and_chinese_and_refuse_the_rest():
     assert parse_frequency(" Half-Yearly ").text == "half-yearly"
     with pytest.raises(ValueError, match="not a frequency"):
         parse_frequency("每两周")
-    with pytest.raises(ValueError, match="5 fields|once a day"):
+    with pytest.raises(ValueError, match=r"5 fields|once a day"):
         parse_frequency("* * * * *")
 
 
