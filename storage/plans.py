@@ -185,31 +185,34 @@ class PlanRepository:
         )
         return {row["site_id"]: _visit(row) for row in rows}
 
-    async def create_visit(self, visit: NewVisit, now: str, audit: AuditEntry | None = None) -> bool:
-        """Insert a visit (once: unique per site and first day), with the watch rule's audit entry."""
+    async def create_visits(self, visits: Sequence[tuple[NewVisit, AuditEntry | None]], now: str) -> int:
+        """Insert visits (each once: unique per site and first day) with the watch rule's audit entries,
+        in one transaction. Returns how many were new."""
+        created = 0
         async with self._db.write() as conn:
-            cursor = await conn.execute(
-                """INSERT OR IGNORE INTO plan_visits (site_id, period, frequency, period_start, period_end, due_date,
-                       closes_on, inspector_id, on_watch, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    visit.site_id,
-                    visit.period,
-                    visit.frequency,
-                    visit.period_start.isoformat(),
-                    visit.period_end.isoformat(),
-                    visit.due_date.isoformat(),
-                    visit.closes_on.isoformat(),
-                    visit.inspector_id,
-                    int(visit.on_watch),
-                    now,
-                ),
-            )
-            if cursor.rowcount != 1:
-                return False
-            if audit is not None:
-                await write_audit(conn, audit, now)
-        return True
+            for visit, audit in visits:
+                cursor = await conn.execute(
+                    """INSERT OR IGNORE INTO plan_visits (site_id, period, frequency, period_start, period_end,
+                           due_date, closes_on, inspector_id, on_watch, created_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (
+                        visit.site_id,
+                        visit.period,
+                        visit.frequency,
+                        visit.period_start.isoformat(),
+                        visit.period_end.isoformat(),
+                        visit.due_date.isoformat(),
+                        visit.closes_on.isoformat(),
+                        visit.inspector_id,
+                        int(visit.on_watch),
+                        now,
+                    ),
+                )
+                if cursor.rowcount == 1:
+                    created += 1
+                    if audit is not None:
+                        await write_audit(conn, audit, now)
+        return created
 
     async def visit(self, visit_id: int) -> VisitRow | None:
         row = await self._db.fetchone(_VISIT_SELECT + " WHERE v.id = ?", (visit_id,))
@@ -235,11 +238,26 @@ class PlanRepository:
         rows = await self._db.fetchall(_VISIT_SELECT + f" WHERE {where} ORDER BY s.name, v.period_start", params)
         return [_visit(row) for row in rows]
 
-    async def unsettled(self, today: date) -> list[VisitRow]:
-        """Visits begun and not settled yet: open, overdue, or closed but not yet checked."""
+    async def unsettled(
+        self,
+        today: date,
+        closes_before: date | None = None,
+        due_between: tuple[date, date] | None = None,
+        not_nudged: bool = False,
+    ) -> list[VisitRow]:
+        """Visits begun and not settled yet (open, overdue, or over but not yet checked); narrowed to
+        those whose grace ends before ``closes_before``, due within ``due_between``, not nudged yet."""
+        where, params = ["v.closed_at IS NULL", "v.period_start <= ?"], [today.isoformat()]
+        if closes_before is not None:
+            where.append("v.closes_on < ?")
+            params.append(closes_before.isoformat())
+        if due_between is not None:
+            where.append("v.due_date BETWEEN ? AND ?")
+            params += [due_between[0].isoformat(), due_between[1].isoformat()]
+        if not_nudged:
+            where.append("v.nudged_at IS NULL AND v.waived_reason IS NULL")
         rows = await self._db.fetchall(
-            _VISIT_SELECT + " WHERE v.closed_at IS NULL AND v.period_start <= ? ORDER BY v.due_date, v.id",
-            (today.isoformat(),),
+            _VISIT_SELECT + f" WHERE {' AND '.join(where)} ORDER BY v.due_date, v.id", params
         )
         return [_visit(row) for row in rows]
 

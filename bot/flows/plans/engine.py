@@ -62,6 +62,16 @@ class PlanNotice:
     digest: MissedDigest | None = None
 
 
+@dataclass(frozen=True)
+class _Previous:
+    """The visit before the one being planned: its period and whether the watch rule had raised it."""
+
+    key: str
+    start: date
+    end: date
+    on_watch: bool
+
+
 @dataclass
 class PlanTick:
     created: int = 0
@@ -89,6 +99,7 @@ class PlanEngine:
         self.calendar = calendar
         self.tz = tz
         self.admin_ids = admin_ids
+        self._week_planned: date | None = None  # the Monday whose lists are planned
 
     def today(self, now: datetime | None = None) -> date:
         return (now or self.clock.now()).astimezone(self.tz).date()
@@ -123,30 +134,33 @@ class PlanEngine:
         return tick
 
     async def _materialise(self, now: datetime) -> int:
+        """Visits of the periods begun, planned in memory and written in one transaction (at a quarter's
+        start every site needs its next visit at once)."""
         today = self.today(now)
         plans = await self.repo.plans()
         latest = await self.repo.latest_visits()
-        created = 0
+        planned: list[tuple[NewVisit, AuditEntry | None]] = []
         for site_id, region in await self.repo.active_sites():
             plan = self.source(site_id, region, plans)
-            previous = latest.get(site_id)
-            if previous is None:
-                created += await self._create(site_id, plan, first_day(plan.frequency, today), None, now)
+            found = latest.get(site_id)
+            if found is None:
+                planned.append(await self._next(site_id, plan, first_day(plan.frequency, today), None))
                 continue
+            previous = _Previous(found.period, found.period_start, found.period_end, found.on_watch)
             for _ in range(MAX_CATCH_UP):
-                if previous is None or previous.period_end > today:
+                if previous.end > today:
                     break
-                if await self._create(site_id, plan, previous.period_end, previous, now):
-                    created += 1
-                previous = (await self.repo.latest_visits()).get(site_id)
-        return created
+                visit, audit = await self._next(site_id, plan, previous.end, previous)
+                planned.append((visit, audit))
+                previous = _Previous(visit.period, visit.period_start, visit.period_end, visit.on_watch)
+        return await self.repo.create_visits(planned, iso(now)) if planned else 0
 
-    async def _create(
-        self, site_id: int, plan: PlanSource, start: date, previous: VisitRow | None, now: datetime
-    ) -> bool:
+    async def _next(
+        self, site_id: int, plan: PlanSource, start: date, previous: _Previous | None
+    ) -> tuple[NewVisit, AuditEntry | None]:
         on_watch, grade = False, None
         if previous is not None and self.settings.watch_grades:
-            grade = await self._grade_of(previous)
+            grade = await self._grade_of(site_id, previous.start, previous.end)
             on_watch = watch_applies(self.settings, grade)
         frequency = effective_frequency(plan.frequency, self.settings, on_watch)
         raised = frequency.text != plan.frequency.text
@@ -155,28 +169,24 @@ class PlanEngine:
         audit = None
         if previous is not None and raised != previous.on_watch:
             action = "plan.watch_on" if raised else "plan.watch_off"
-            detail = {"period": period.key, "frequency": frequency.text, "grade": grade, "after": previous.period}
+            detail = {"period": period.key, "frequency": frequency.text, "grade": grade, "after": previous.key}
             audit = AuditEntry(None, action, f"site:{site_id}", detail)
-        return await self.repo.create_visit(
-            NewVisit(
-                site_id=site_id,
-                period=period.key,
-                frequency=frequency.text,
-                period_start=period.start,
-                period_end=period.end,
-                due_date=span.due_date,
-                closes_on=span.closes_on,
-                inspector_id=plan.inspector_id,
-                on_watch=raised,
-            ),
-            iso(now),
-            audit,
+        visit = NewVisit(
+            site_id=site_id,
+            period=period.key,
+            frequency=frequency.text,
+            period_start=period.start,
+            period_end=period.end,
+            due_date=span.due_date,
+            closes_on=span.closes_on,
+            inspector_id=plan.inspector_id,
+            on_watch=raised,
         )
+        return visit, audit
 
-    async def _grade_of(self, visit: VisitRow) -> str | None:
-        """The grade of the last inspection submitted in the visit's period (the site's standing)."""
-        since, until = self._utc_day(visit.period_start), self._utc_day(visit.period_end)
-        found = await self.repo.submitted([visit.site_id], since, until)
+    async def _grade_of(self, site_id: int, start: date, end: date) -> str | None:
+        """The grade of the last inspection submitted in a period (the site's standing then)."""
+        found = await self.repo.submitted([site_id], self._utc_day(start), self._utc_day(end))
         return found[-1].grade if found else None
 
     def _utc_day(self, day: date) -> str:
@@ -202,7 +212,7 @@ class PlanEngine:
         today = self.today(now)
         if now < self._at(today):
             today -= timedelta(days=1)  # the day after the grace days, from [plans] time on
-        ending = [row for row in await self.repo.unsettled(today) if row.closes_on < today]
+        ending = await self.repo.unsettled(today, closes_before=today)
         missed = 0
         for row, view in zip(ending, await self.views(ending, today), strict=True):
             managers = await self._managers(row.site_id) if view.outcome is Outcome.MISSED else []
@@ -214,11 +224,9 @@ class PlanEngine:
         if not self.settings.nudge_days:
             return 0
         today = self.today(now)
-        waiting = [
-            row
-            for row in await self.repo.unsettled(today)
-            if row.nudged_at is None and row.due_date >= today and not row.waived_reason
-        ]
+        # N working days are at most N weeks and a fortnight of holidays: the due dates a nudge can be for.
+        horizon = today + timedelta(days=7 * self.settings.nudge_days + 14)
+        waiting = await self.repo.unsettled(today, due_between=(today, horizon), not_nudged=True)
         due = []
         for row in waiting:
             day = nudge_day(row.due_date, self.settings.nudge_days, self.calendar)
@@ -239,12 +247,16 @@ class PlanEngine:
         if first is None or today < first or now < self._at(first):
             return 0
         monday, sunday = week_of(today)
+        if self._week_planned == monday:
+            return 0  # planned at this week's first tick after its time (again after a restart: once a key)
         rows = [row for row in await self.repo.unsettled(sunday) if row.due_date <= sunday and not row.waived_reason]
         chats: set[int] = set()
         for row, view in zip(rows, await self.views(rows, today), strict=True):
             if view.outcome in (Outcome.OPEN, Outcome.OVERDUE):
                 chats.update(await self._inspectors(row))
-        return await self.repo.plan_week(sorted(chats), monday, iso(now)) if chats else 0
+        planned = await self.repo.plan_week(sorted(chats), monday, iso(now)) if chats else 0
+        self._week_planned = monday
+        return planned
 
     async def _inspectors(self, row: VisitRow) -> list[int]:
         """Who is reminded of a visit: its inspector, else the site's inspectors; reachable ones only."""
