@@ -255,3 +255,31 @@ async def test_plans_set_by_import(bot: BotUnderTest):
         ("阳光花园", "2026-04", "monthly", "2026-04-30", 6101),
     ]
     assert await bot.services.db.fetchval("SELECT COUNT(*) FROM audit_log WHERE action = 'plan.import'") == 2
+
+
+async def test_a_manager_marks_a_visit_not_required_with_a_reason(bot: BotUnderTest):
+    sun = await bot.add_site("阳光花园", region="东区")
+    await bot.add_person(BOSS, "manager", "品质经理", region="东区")
+    boss = bot.api.person(BOSS, "品质经理", started=True)
+    await tick(bot, datetime(2026, 4, 1, 9, 0, tzinfo=SHANGHAI))
+    await boss.send_command("plan", "阳光")
+    card = await boss.wait_text("督导计划 · 阳光花园")
+    await boss.press("本期无需督导", card.message_id)
+    await boss.wait_text("请发送本期无需督导的原因")
+    await boss.send_text("停业装修至七月")
+    done = await boss.wait_text("无需督导：停业装修至七月")
+    assert "2026年第2季度" in done.content
+    visit = await bot.services.db.fetchone(
+        "SELECT id, waived_reason, waived_by FROM plan_visits WHERE site_id = ?", (sun,)
+    )
+    assert (visit["waived_reason"], visit["waived_by"]) == ("停业装修至七月", BOSS)
+    query = await boss.press("本期无需督导", card.message_id)  # the old button, again
+    assert "不能再标记" in (await boss.wait_callback_answer(query)).text
+    # Not missed, so nobody is told; not counted as due either.
+    await tick(bot, datetime(2026, 7, 11, 9, 0, tzinfo=SHANGHAI))
+    await boss.assert_no_reply(0.3)
+    await boss.send_command("summary", "2026-Q2")
+    summary = await boss.wait_text("汇总")
+    assert "督导计划：按时完成 0/0" in summary.content and "未督导" not in summary.content.split("督导计划")[1]
+    entry = await bot.services.db.fetchone("SELECT actor_id, target FROM audit_log WHERE action = 'plan.waive'")
+    assert (entry["actor_id"], entry["target"]) == (BOSS, f"site:{sun}")

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role
-from bot.flows.errors import Refusal, RefusedError
+from bot.flows.errors import Refusal, RefusedError, bounded_text
 from bot.flows.plans.engine import PlanEngine
 from bot.flows.plans.periods import Coverage, Outcome, coverage
 from bot.flows.plans.views import (
@@ -31,7 +31,20 @@ from storage.sites import Site, SiteRepository
 # The frequencies the buttons offer (a cron expression is set through /import or the config).
 CHOICES = {"m": "monthly", "q": "quarterly", "h": "half-yearly", "y": "yearly"}
 CODES = {name: code for code, name in CHOICES.items()}
+REASON_MAX = 200  # a waiver's reason: shown in lists and the export
 assert set(CHOICES.values()) <= set(CALENDAR)
+
+
+class PlanRefusedError(RefusedError):
+    """A refusal whose text lives in ``plans.j2`` (macro ``<key>``)."""
+
+    def __init__(self, key: str, **details: object) -> None:
+        super().__init__(Refusal.NOT_FOUND, **details)
+        self.key = key
+
+    @property
+    def text_key(self) -> str:
+        return f"plans.{self.key}"
 
 
 class PlanFlow:
@@ -110,6 +123,30 @@ class PlanFlow:
             open_visits_from=self.engine.today(),
         )
         return await self.site_plan(caller, site_id)
+
+    # -- not required: a manager's reason -----------------------------------------------------------
+
+    async def waivable(self, caller: Caller, visit_id: int) -> VisitView:
+        """A visit the caller may mark not required: at a site they manage, not done, not waived."""
+        row = await self.repo.visit(visit_id)
+        if row is None:
+            raise RefusedError(Refusal.NOT_FOUND)
+        await self._managed(caller, row.site_id)
+        view = (await self.engine.views([row], self.engine.today()))[0]
+        if view.outcome.done or view.outcome is Outcome.NOT_REQUIRED:
+            raise PlanRefusedError("refused_settled", outcome=view.outcome.value)
+        return view
+
+    async def waive(self, caller: Caller, visit_id: int, reason: str) -> VisitView:
+        view = await self.waivable(caller, visit_id)
+        reason = bounded_text(reason, REASON_MAX)
+        audit = AuditEntry(
+            caller.user_id, "plan.waive", f"site:{view.site_id}", {"period": view.period.key, "reason": reason}
+        )
+        await self.repo.waive(visit_id, reason, caller.user_id, iso(self.clock.now()), audit)
+        row = await self.repo.visit(visit_id)
+        assert row is not None
+        return (await self.engine.views([row], self.engine.today()))[0]
 
     # -- a region's plan ---------------------------------------------------------------------------
 

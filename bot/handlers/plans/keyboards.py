@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup
 
 from bot.flows.plans.engine import PlanNotice
+from bot.flows.plans.periods import Outcome
 from bot.flows.plans.views import RegionPlanView, SitePlanView, VisitView
 from bot.i18n import Texts
 
@@ -60,6 +61,9 @@ def site_keyboard(texts: Texts, lang: str, view: SitePlanView) -> InlineKeyboard
         for person, name in view.inspectors[:MAX_INSPECTOR_BUTTONS]
     ]
     rows += [people[i : i + 2] for i in range(0, len(people), 2)]
+    current = view.current
+    if current is not None and current.outcome in (Outcome.OPEN, Outcome.OVERDUE, Outcome.MISSED):
+        rows.append([Button(texts.plain(lang, "plans.btn_waive"), callback_data=f"vw:{current.id}")])
     if view.region is not None:
         rows.append(
             [Button(texts.plain(lang, "plans.btn_region", region=view.region), callback_data=f"vg:{view.site_id}")]

@@ -8,12 +8,15 @@ from telegram import InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flows.access import Role
+from bot.flows.errors import RefusedError
 from bot.handlers.base import ID, Turn, guarded
 from bot.handlers.plans.keyboards import region_keyboard, site_keyboard, start_buttons
+from bot.handlers.router import router_of
 
 PLANNERS = frozenset({Role.MANAGER})  # admins pass every check
 EVERYONE_PLANNING = frozenset({Role.MANAGER, Role.INSPECTOR})
 MAX_MATCHES = 10
+WAIVE_REASON = "plans.waive_reason"  # pending input: the reason a visit is not required (payload: visit id)
 
 
 def _data(turn: Turn) -> list[str]:
@@ -98,6 +101,30 @@ async def on_region_frequency(turn: Turn) -> None:
     await turn.edit("plans.region", region_keyboard(turn.services.texts, turn.caller.lang, view), view=view)
 
 
+@guarded(PLANNERS)
+async def on_waive(turn: Turn) -> None:
+    """``vw:<visit>``: the next text is the reason the visit is not required."""
+    visit = await turn.services.plans.waivable(turn.caller, int(_data(turn)[1]))
+    await turn.services.pending.set(turn.caller.user_id, WAIVE_REASON, str(visit.id), turn.now())
+    await turn.answer()
+    await turn.say("plans.waive_prompt", visit=visit)
+
+
+async def text_for_plans(turn: Turn, text: str) -> bool:
+    """The reason asked for by the waive button. False: not ours."""
+    pending = await turn.services.pending.get(turn.caller.user_id)
+    if pending is None or pending.kind != WAIVE_REASON or not turn.caller.may(PLANNERS):
+        return False
+    await turn.services.pending.clear(turn.caller.user_id)
+    try:
+        visit = await turn.services.plans.waive(turn.caller, int(pending.payload), text)
+    except RefusedError as refusal:
+        await turn.say(refusal.text_key, **refusal.details)
+        return True
+    await turn.say("plans.waived", visit=visit)
+    return True
+
+
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("plan", plan_command))
     app.add_handler(CallbackQueryHandler(on_site, pattern=rf"^vs:{ID}$"))
@@ -105,3 +132,5 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_site_inspector, pattern=rf"^vi:{ID}:{ID}$"))
     app.add_handler(CallbackQueryHandler(on_region, pattern=rf"^vg:{ID}$"))
     app.add_handler(CallbackQueryHandler(on_region_frequency, pattern=rf"^vr:{ID}:[mqhyr]$"))
+    app.add_handler(CallbackQueryHandler(on_waive, pattern=rf"^vw:{ID}$"))
+    router_of(app).text.append(text_for_plans)

@@ -131,4 +131,8 @@ SAMPLES = {
     "digest_part": [{"due": (OPEN,), "missed": (MISSED,)}, {"due": (), "missed": ()}],
     "xlsx_plans": [{}],
     "xlsx_words": [{}],
+    "btn_waive": [{}],
+    "waive_prompt": [{"visit": OVERDUE}],
+    "waived": [{"visit": WAIVED}],
+    "refused_settled": [{"outcome": Outcome.ON_TIME}, {"outcome": Outcome.NOT_REQUIRED}],
 }
