@@ -45,6 +45,7 @@ class VisitRow:
     closed_at: str | None
     escalated_at: str | None
     waived_reason: str | None
+    archived: bool = False  # the site was archived when the visit's window ended
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def _visit(row: Row) -> VisitRow:
         closed_at=row["closed_at"],
         escalated_at=row["escalated_at"],
         waived_reason=row["waived_reason"],
+        archived=bool(row["archived"]),
     )
 
 
@@ -316,14 +318,14 @@ class PlanRepository:
             )
             return conn.total_changes - before
 
-    async def close(self, visit_id: int, managers: Sequence[int], now: str) -> bool:
+    async def close(self, visit_id: int, managers: Sequence[int], now: str, archived: bool = False) -> bool:
         """The visit's window is over: settled, and when missed (``managers`` given) a fact for each of
         them, in one transaction. False when another tick settled it already."""
         async with self._db.write() as conn:
             cursor = await conn.execute(
-                """UPDATE plan_visits SET closed_at = ?, escalated_at = CASE WHEN ? THEN ? END
+                """UPDATE plan_visits SET closed_at = ?, escalated_at = CASE WHEN ? THEN ? END, archived = ?
                    WHERE id = ? AND closed_at IS NULL""",
-                (now, int(bool(managers)), now, visit_id),
+                (now, int(bool(managers)), now, int(archived), visit_id),
             )
             if cursor.rowcount != 1:
                 return False

@@ -35,6 +35,7 @@ CREATE TABLE plan_visits (
     nudged_at    TEXT,
     closed_at    TEXT,                        -- its window was over and its outcome settled (UTC)
     escalated_at TEXT,                        -- ... and, missed, its managers were told
+    archived     INTEGER NOT NULL DEFAULT 0,  -- ... the site was archived then: not required for good
     waived_reason TEXT,                       -- not required, with a manager's reason
     waived_by    INTEGER,
     waived_at    TEXT,

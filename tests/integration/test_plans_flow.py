@@ -283,3 +283,20 @@ async def test_a_manager_marks_a_visit_not_required_with_a_reason(bot: BotUnderT
     assert "督导计划：按时完成 0/0" in summary.content and "未督导" not in summary.content.split("督导计划")[1]
     entry = await bot.services.db.fetchone("SELECT actor_id, target FROM audit_log WHERE action = 'plan.waive'")
     assert (entry["actor_id"], entry["target"]) == (BOSS, f"site:{sun}")
+
+
+async def test_an_archived_site_is_not_reported_for_the_periods_it_was_archived(bot: BotUnderTest):
+    sun = await bot.add_site("阳光花园", region="东区")
+    await bot.add_person(BOSS, "manager", "品质经理")
+    boss = bot.api.person(BOSS, "品质经理", started=True)
+    await tick(bot, datetime(2026, 4, 1, 9, 0, tzinfo=SHANGHAI))
+    await bot.services.db.execute("UPDATE sites SET active = 0 WHERE id = ?", (sun,))
+    await tick(bot, datetime(2026, 7, 11, 9, 0, tzinfo=SHANGHAI))  # Q2 over: not required, nobody told
+    await bot.services.db.execute("UPDATE sites SET active = 1 WHERE id = ?", (sun,))
+    await tick(bot, datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI))  # restored in Q4: no Q3 visit after the fact
+    periods = await bot.services.db.fetchall("SELECT period FROM plan_visits WHERE site_id = ? ORDER BY 1", (sun,))
+    assert [r["period"] for r in periods] == ["2026-Q2", "2026-Q4"]
+    await boss.assert_no_reply(0.3)
+    await boss.send_command("summary", "2026-Q2")  # restored, the archived quarter stays not required
+    summary = await boss.wait_text("汇总")
+    assert "督导计划：按时完成 0/0" in summary.content and "未督导" not in summary.content.split("督导计划")[1]

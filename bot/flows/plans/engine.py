@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 PLAN_KINDS = ("plan_week", "plan_nudge", "plan_digest")
 MISSED_PER_PART = 25  # missed visits in one message part: short lines, far under Telegram's limit
-MAX_CATCH_UP = 60  # periods created for one site in one tick (the bot was off for years)
+MAX_CATCH_UP = 3  # visits created for one site in one tick (a watch frequency may need two to reach today)
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,12 @@ class PlanEngine:
             for _ in range(MAX_CATCH_UP):
                 if previous.end > today:
                     break
-                visit, audit = await self._next(site_id, plan, previous.end, previous)
+                start = previous.end
+                if period_from(plan.frequency, start).end <= today:
+                    # A gap of whole periods (the site was archived, or the bot off): no visit is planned
+                    # after the fact, so none is reported missed; the plan resumes with today's period.
+                    start = max(start, first_day(plan.frequency, today))
+                visit, audit = await self._next(site_id, plan, start, previous)
                 planned.append((visit, audit))
                 previous = _Previous(visit.period, visit.period_start, visit.period_end, visit.on_watch)
         return await self.repo.create_visits(planned, iso(now)) if planned else 0
@@ -216,7 +221,8 @@ class PlanEngine:
         missed = 0
         for row, view in zip(ending, await self.views(ending, today), strict=True):
             managers = await self._managers(row.site_id) if view.outcome is Outcome.MISSED else []
-            if await self.repo.close(row.id, managers, iso(now)) and managers:
+            archived = view.outcome is Outcome.NOT_REQUIRED and not row.site_active and not row.waived_reason
+            if await self.repo.close(row.id, managers, iso(now), archived) and managers:
                 missed += 1
         return missed
 

@@ -140,7 +140,7 @@ def facts(row: VisitRow) -> VisitFacts:
         row.due_date,
         row.closes_on,
         waived=row.waived_reason is not None,
-        site_active=row.site_active,
+        site_active=row.site_active and not row.archived,
     )
 
 
