@@ -14,6 +14,7 @@ import pytest_asyncio
 from openpyxl import load_workbook
 
 from bot.clock import ManualClock
+from bot.handlers.reports.views import send_due_digests
 from bot.scheduler import tick_now
 from config.duties import DutySettings
 from config.plans import PlanSettings
@@ -169,6 +170,15 @@ async def test_two_quarters_of_plans(bot: BotUnderTest):
     await tick(bot, datetime(2026, 7, 12, 9, 0, tzinfo=SHANGHAI))
     await boss.assert_no_reply(0.3)
     assert len([t for t in texts(boss) if "未按计划督导" in t]) == 1
+
+    # Monday 13 July: the weekly digest lists the visit missed during the week before.
+    # (The database was made today, in real time: digests never reach back before it. Backdated.)
+    await bot.services.db.execute("UPDATE schema_migrations SET applied_at = '2026-01-01T00:00:00+00:00'")
+    bot.clock.set(datetime(2026, 7, 13, 9, 0, tzinfo=SHANGHAI))
+    assert await send_due_digests(bot.app) == 1
+    digest = await boss.wait_text("每周督导简报")
+    plan_part = digest.content.split("督导计划")[1]
+    assert "❌ 金色家园 · 2026年第2季度 — 未督导" in plan_part and "翠湖天地" not in plan_part
 
     # The managers' figures for Q2 equal a hand count: 3 visits due, 1 on time, 1 late, 1 missed.
     boss.drain()
