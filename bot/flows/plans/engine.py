@@ -296,7 +296,9 @@ class PlanEngine:
 
     # -- what a row says, at send time -------------------------------------------------------------
 
-    async def notice(self, kind: str, chat_id: int, key: str, day: str | None, part: int, parts: int | None):
+    async def notice(
+        self, kind: str, chat_id: int, key: str, day: str | None, part: int, parts: int | None
+    ) -> PlanNotice | None:
         """The message of an outbox row as things stand now; None when there is nothing left to say."""
         today = self.today()
         if kind == "plan_nudge":

@@ -23,7 +23,7 @@ from bot.flows.plans.views import (
 )
 from bot.flows.schedule import calendar_period
 from config.duties import Cadence
-from config.plans import CALENDAR
+from config.plans import CALENDAR, PlanSettings
 from storage.people import AuditEntry
 from storage.plans import PlanRepository
 from storage.sites import Site, SiteRepository
@@ -55,7 +55,7 @@ class PlanFlow:
         self.clock = clock
 
     @property
-    def settings(self):
+    def settings(self) -> PlanSettings:
         return self.engine.settings
 
     # -- access ------------------------------------------------------------------------------------
@@ -271,7 +271,9 @@ class PlanFlow:
         due = tuple(v for v in views if v.outcome in (Outcome.OPEN, Outcome.OVERDUE) and v.period.start <= today)
         return DigestFigures(due, missed) if due or missed else None
 
-    async def export_rows(self, caller: Caller, first: date | None, end: date | None, words: list[str]) -> list[list]:
+    async def export_rows(
+        self, caller: Caller, first: date | None, end: date | None, words: list[str]
+    ) -> list[list[object]]:
         """The 督导计划 sheet: one row per visit due in ``[first, end)`` (None: every visit).
         ``words``: "any inspector", then the outcome names in ``Outcome`` order, then "yes"."""
         sites = [site.id for site in await self.managed_sites(caller)]

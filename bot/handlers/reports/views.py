@@ -98,7 +98,7 @@ async def plan_figures(turn: Turn, quarter: Quarter) -> PlanFigures | None:
     return await turn.services.plans.quarter_figures(turn.caller, quarter.first_day(), quarter.next().first_day())
 
 
-async def _plan_rows(turn: Turn, period: str | None) -> list[list] | None:
+async def _plan_rows(turn: Turn, period: str | None) -> list[list[object]] | None:
     """The export's 督导计划 sheet (None: no visit planned at all, the sheet is left out)."""
     flow = turn.services.reports
     words = turn.label("plans.xlsx_words").split("|")

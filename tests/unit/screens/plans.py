@@ -105,6 +105,11 @@ SAMPLES = {
         {"plan": InspectorPlan((OVERDUE,), (OPEN,))},
         {"plan": InspectorPlan((), (OPEN,))},
         {"plan": InspectorPlan((), ())},
+        {
+            "plan": InspectorPlan(
+                tuple(replace(OVERDUE, id=i) for i in range(30)), tuple(replace(OPEN, id=i) for i in range(30))
+            )
+        },
     ],
     "no_match": [{"query": "花园"}],
     "matches": [{"query": "花园", "count": 3}],
@@ -135,4 +140,5 @@ SAMPLES = {
     "waive_prompt": [{"visit": OVERDUE}],
     "waived": [{"visit": WAIVED}],
     "refused_settled": [{"outcome": Outcome.ON_TIME}, {"outcome": Outcome.NOT_REQUIRED}],
+    "more": [{"n": 1}, {"n": 12}],
 }
