@@ -100,6 +100,7 @@ SAMPLES = {
     "board": [
         {"board": PlanBoard((REGION,), COVERAGE, (MISSED,), "quarterly")},
         {"board": PlanBoard((), Coverage(), (), "quarterly")},
+        {"board": PlanBoard((), COVERAGE, tuple(replace(MISSED, id=i) for i in range(31)), "quarterly")},
     ],
     "my_visits": [
         {"plan": InspectorPlan((OVERDUE,), (OPEN,))},
@@ -133,7 +134,14 @@ SAMPLES = {
         {"status": None},
     ],
     "site_part": [{"status": SitePlanStatus(3, (ON_TIME, LATE))}, {"status": None}],
-    "digest_part": [{"due": (OPEN,), "missed": (MISSED,)}, {"due": (), "missed": ()}],
+    "digest_part": [
+        {"due": (OPEN,), "missed": (MISSED,)},
+        {"due": (), "missed": ()},
+        {
+            "due": tuple(replace(OPEN, id=i) for i in range(22)),
+            "missed": tuple(replace(MISSED, id=i) for i in range(21)),
+        },
+    ],
     "xlsx_plans": [{}],
     "xlsx_words": [{}],
     "btn_waive": [{}],
