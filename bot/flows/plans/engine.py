@@ -63,6 +63,21 @@ class PlanNotice:
 
 
 @dataclass(frozen=True)
+class PlanIndex:
+    """The plans of sites and regions, by key: looked up once per site in every tick."""
+
+    by_site: dict[int, PlanRow]
+    by_region: dict[str, PlanRow]
+
+    @classmethod
+    def of(cls, plans: list[PlanRow]) -> PlanIndex:
+        return cls(
+            {p.site_id: p for p in plans if p.site_id is not None},
+            {p.region: p for p in plans if p.region is not None},
+        )
+
+
+@dataclass(frozen=True)
 class _Previous:
     """The visit before the one being planned: its period and whether the watch rule had raised it."""
 
@@ -109,9 +124,9 @@ class PlanEngine:
 
     # -- plans in force ----------------------------------------------------------------------------
 
-    def source(self, site_id: int, region: str | None, plans: list[PlanRow]) -> PlanSource:
-        site_plan = next((p for p in plans if p.site_id == site_id), None)
-        region_plan = next((p for p in plans if region is not None and p.region == region), None)
+    def source(self, site_id: int, region: str | None, plans: PlanIndex) -> PlanSource:
+        site_plan = plans.by_site.get(site_id)
+        region_plan = plans.by_region.get(region) if region is not None else None
         if site_plan is not None and site_plan.frequency:
             frequency, source = parse_frequency(site_plan.frequency), "site"
         elif region_plan is not None and region_plan.frequency:
@@ -137,7 +152,7 @@ class PlanEngine:
         """Visits of the periods begun, planned in memory and written in one transaction (at a quarter's
         start every site needs its next visit at once)."""
         today = self.today(now)
-        plans = await self.repo.plans()
+        plans = PlanIndex.of(await self.repo.plans())
         latest = await self.repo.latest_visits()
         planned: list[tuple[NewVisit, AuditEntry | None]] = []
         for site_id, region in await self.repo.active_sites():
@@ -230,8 +245,8 @@ class PlanEngine:
         if not self.settings.nudge_days:
             return 0
         today = self.today(now)
-        # N working days are at most N weeks and a fortnight of holidays: the due dates a nudge can be for.
-        horizon = today + timedelta(days=7 * self.settings.nudge_days + 14)
+        # A nudge is due once its due date is at most nudge_days working days away (a day of slack).
+        horizon = self.calendar.add_working_days(today, self.settings.nudge_days) + timedelta(days=1)
         waiting = await self.repo.unsettled(today, due_between=(today, horizon), not_nudged=True)
         due = []
         for row in waiting:

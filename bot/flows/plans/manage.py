@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role
 from bot.flows.errors import Refusal, RefusedError, bounded_text
-from bot.flows.plans.engine import PlanEngine
+from bot.flows.plans.engine import PlanEngine, PlanIndex
 from bot.flows.plans.periods import Coverage, Outcome, coverage
 from bot.flows.plans.views import (
     InspectorPlan,
@@ -76,7 +76,7 @@ class PlanFlow:
     async def site_plan(self, caller: Caller, site_id: int) -> SitePlanView:
         site = await self._managed(caller, site_id)
         plans = await self.repo.plans()
-        source = self.engine.source(site.id, site.region, plans)
+        source = self.engine.source(site.id, site.region, PlanIndex.of(plans))
         region_plan = next((p for p in plans if site.region is not None and p.region == site.region), None)
         today = self.engine.today()
         rows = [
