@@ -48,7 +48,7 @@ from storage.users import UserRepository
 log = logging.getLogger(__name__)
 
 PLAN_KINDS = ("plan_week", "plan_nudge", "plan_digest")
-MISSED_PER_PART = 25  # missed visits in one message part: short lines, far under Telegram's limit
+MISSED_PER_PART = 40  # lines of a missed-visit message part (the sender splits a rare longer one)
 MAX_CATCH_UP = 3  # visits created for one site in one tick (a watch frequency may need two to reach today)
 
 
