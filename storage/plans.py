@@ -135,10 +135,6 @@ class PlanRepository:
     async def plans(self) -> list[PlanRow]:
         return [_plan(row) for row in await self._db.fetchall(_PLAN_SELECT + " ORDER BY p.id")]
 
-    async def site_plan(self, site_id: int) -> PlanRow | None:
-        row = await self._db.fetchone(_PLAN_SELECT + " WHERE p.site_id = ?", (site_id,))
-        return _plan(row) if row else None
-
     async def region_plan(self, region: str) -> PlanRow | None:
         row = await self._db.fetchone(_PLAN_SELECT + " WHERE p.region = ?", (region,))
         return _plan(row) if row else None
@@ -378,9 +374,6 @@ class PlanRepository:
     async def alerts_of(self, digest_key: str) -> list[PlanAlertRow]:
         rows = await self._db.fetchall("SELECT * FROM plan_alerts WHERE digest = ? ORDER BY id", (digest_key,))
         return [PlanAlertRow(r["id"], r["visit_id"], r["chat_id"], r["kind"], r["digest"]) for r in rows]
-
-    async def visit_of_outbox(self, outbox_id: int) -> int | None:
-        return await self._db.fetchval("SELECT visit_id FROM duty_outbox WHERE id = ?", (outbox_id,))
 
     # -- people ------------------------------------------------------------------------------------
 

@@ -30,7 +30,6 @@ from storage.sites import Site, SiteRepository
 
 # The frequencies the buttons offer (a cron expression is set through /import or the config).
 CHOICES = {"m": "monthly", "q": "quarterly", "h": "half-yearly", "y": "yearly"}
-CODES = {name: code for code, name in CHOICES.items()}
 REASON_MAX = 200  # a waiver's reason: shown in lists and the export
 assert set(CHOICES.values()) <= set(CALENDAR)
 
