@@ -310,3 +310,24 @@ async def test_an_archived_site_is_not_reported_for_the_periods_it_was_archived(
     await boss.send_command("summary", "2026-Q2")  # restored, the archived quarter stays not required
     summary = await boss.wait_text("汇总")
     assert "督导计划：按时完成 0/0" in summary.content and "未督导" not in summary.content.split("督导计划")[1]
+
+
+async def test_a_nudge_cut_short_by_a_crash_is_sent_again_and_says_so(bot: BotUnderTest):
+    """A plan message is an outbox row like a duty reminder: one a crash left 'sending' goes out again
+    at the next start, marked as possibly a second copy; nothing else is repeated."""
+    lake = await bot.add_site("翠湖天地", region="东区")
+    await bot.add_person(ZHANG, "inspector", "督导员老张", site_id=lake)
+    zhang = bot.api.person(ZHANG, "督导员老张", started=True)
+    await tick(bot, datetime(2026, 4, 1, 9, 0, tzinfo=SHANGHAI))
+    await tick(bot, datetime(2026, 6, 25, 9, 0, tzinfo=SHANGHAI))
+    await zhang.wait_text("督导计划提醒")
+    # As if the bot had died between sending the nudge and recording Telegram's answer.
+    await bot.services.db.execute("UPDATE duty_outbox SET status = 'sending' WHERE kind = 'plan_nudge'")
+    await bot.restart()
+    await tick(bot, datetime(2026, 6, 25, 9, 5, tzinfo=SHANGHAI))
+    again = await zhang.wait_text("督导计划提醒")
+    assert "请忽略本条" in again.content
+    await tick(bot, datetime(2026, 6, 25, 9, 10, tzinfo=SHANGHAI))
+    await zhang.assert_no_reply(0.3)
+    rows = await bot.services.db.fetchall("SELECT status, interrupted FROM duty_outbox WHERE kind = 'plan_nudge'")
+    assert [tuple(r) for r in rows] == [("sent", 1)]
