@@ -289,19 +289,24 @@ class PlanRepository:
 
     # -- reminders and escalations (each in one transaction with the visit's own change) ----------
 
-    async def plan_nudge(self, visit_id: int, chats: Sequence[int], now: str) -> bool:
+    async def plan_nudges(self, nudges: Sequence[tuple[int, Sequence[int]]], now: str) -> int:
+        """Each visit's nudge (``nudged_at`` and its outbox rows together), in one transaction; a visit
+        nudged already (another tick) is left as it is. Returns how many were planned."""
+        planned = 0
         async with self._db.write() as conn:
-            cursor = await conn.execute(
-                "UPDATE plan_visits SET nudged_at = ? WHERE id = ? AND nudged_at IS NULL", (now, visit_id)
-            )
-            if cursor.rowcount != 1:
-                return False
-            await conn.executemany(
-                """INSERT OR IGNORE INTO duty_outbox (key, visit_id, kind, chat_id, created_at)
-                   VALUES (?, ?, 'plan_nudge', ?, ?)""",
-                [(f"plan_nudge:{visit_id}:{chat}", visit_id, chat, now) for chat in chats],
-            )
-        return True
+            for visit_id, chats in nudges:
+                cursor = await conn.execute(
+                    "UPDATE plan_visits SET nudged_at = ? WHERE id = ? AND nudged_at IS NULL", (now, visit_id)
+                )
+                if cursor.rowcount != 1:
+                    continue
+                planned += 1
+                await conn.executemany(
+                    """INSERT OR IGNORE INTO duty_outbox (key, visit_id, kind, chat_id, created_at)
+                       VALUES (?, ?, 'plan_nudge', ?, ?)""",
+                    [(f"plan_nudge:{visit_id}:{chat}", visit_id, chat, now) for chat in chats],
+                )
+        return planned
 
     async def plan_week(self, chats: Sequence[int], monday: date, now: str) -> int:
         """The week's list for each of ``chats`` (once per chat and week, whatever happens)."""
@@ -314,23 +319,27 @@ class PlanRepository:
             )
             return conn.total_changes - before
 
-    async def close(self, visit_id: int, managers: Sequence[int], now: str, archived: bool = False) -> bool:
-        """The visit's window is over: settled, and when missed (``managers`` given) a fact for each of
-        them, in one transaction. False when another tick settled it already."""
+    async def close_visits(self, visits: Sequence[tuple[int, Sequence[int], bool]], now: str) -> int:
+        """Visits whose window is over, each (id, managers to tell, archived): settled, and a missed one
+        (managers given) a fact for each of them, in one transaction; a visit another tick settled is
+        left as it is. Returns how many missed visits were escalated."""
+        escalated = 0
         async with self._db.write() as conn:
-            cursor = await conn.execute(
-                """UPDATE plan_visits SET closed_at = ?, escalated_at = CASE WHEN ? THEN ? END, archived = ?
-                   WHERE id = ? AND closed_at IS NULL""",
-                (now, int(bool(managers)), now, int(archived), visit_id),
-            )
-            if cursor.rowcount != 1:
-                return False
-            await conn.executemany(
-                """INSERT OR IGNORE INTO plan_alerts (visit_id, chat_id, kind, created_at)
-                   VALUES (?, ?, 'missed', ?)""",
-                [(visit_id, chat, now) for chat in managers],
-            )
-        return True
+            for visit_id, managers, archived in visits:
+                cursor = await conn.execute(
+                    """UPDATE plan_visits SET closed_at = ?, escalated_at = CASE WHEN ? THEN ? END, archived = ?
+                       WHERE id = ? AND closed_at IS NULL""",
+                    (now, int(bool(managers)), now, int(archived), visit_id),
+                )
+                if cursor.rowcount != 1 or not managers:
+                    continue
+                escalated += 1
+                await conn.executemany(
+                    """INSERT OR IGNORE INTO plan_alerts (visit_id, chat_id, kind, created_at)
+                       VALUES (?, ?, 'missed', ?)""",
+                    [(visit_id, chat, now) for chat in managers],
+                )
+        return escalated
 
     # -- the managers' missed-visit message --------------------------------------------------------
 
@@ -395,10 +404,33 @@ class PlanRepository:
             found.setdefault(row["site_id"], []).append((row["id"], row["name"], row["unreachable_at"] is not None))
         return found
 
-    async def person_active(self, user_id: int) -> tuple[bool, bool] | None:
-        """(active, unreachable) of a person; None when unknown."""
-        row = await self._db.fetchone("SELECT active, unreachable_at FROM users WHERE id = ?", (user_id,))
-        return (bool(row["active"]), row["unreachable_at"] is not None) if row else None
+    async def managers_of_sites(self, site_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Active, reachable managers who see each site (everywhere, its region, or the site itself), as
+        ``storage.users.UserRepository.managers_of_site`` finds them one site at a time."""
+        if not site_ids:
+            return {}
+        rows = await self._db.fetchall(
+            f"""SELECT DISTINCT s.id AS site_id, u.id FROM sites s
+                JOIN user_roles r ON r.role = 'manager' AND ((r.site_id IS NULL AND r.region IS NULL)
+                     OR r.site_id = s.id OR r.region = s.region)
+                JOIN users u ON u.id = r.user_id AND u.active = 1 AND u.unreachable_at IS NULL
+                WHERE s.id IN ({_marks(site_ids)}) ORDER BY s.id, u.id""",
+            tuple(site_ids),
+        )
+        found: dict[int, list[int]] = {}
+        for row in rows:
+            found.setdefault(row["site_id"], []).append(row["id"])
+        return found
+
+    async def reachable(self, user_ids: Sequence[int]) -> set[int]:
+        """Those of ``user_ids`` who are active and not marked unreachable."""
+        if not user_ids:
+            return set()
+        rows = await self._db.fetchall(
+            f"SELECT id FROM users WHERE id IN ({_marks(user_ids)}) AND active = 1 AND unreachable_at IS NULL",
+            tuple(user_ids),
+        )
+        return {row["id"] for row in rows}
 
     async def inspector_sites(self, user_id: int) -> set[int]:
         """Sites the person inspects through a site or region grant."""

@@ -233,13 +233,15 @@ class PlanEngine:
         if now < self._at(today):
             today -= timedelta(days=1)  # the day after the grace days, from [plans] time on
         ending = await self.repo.unsettled(today, closes_before=today)
-        missed = 0
-        for row, view in zip(ending, await self.views(ending, today), strict=True):
-            managers = await self._managers(row.site_id) if view.outcome is Outcome.MISSED else []
+        views = await self.views(ending, today)
+        missed_sites = sorted({view.site_id for view in views if view.outcome is Outcome.MISSED})
+        managers = await self.repo.managers_of_sites(missed_sites)
+        closing = []
+        for row, view in zip(ending, views, strict=True):
+            told = (managers.get(row.site_id) or sorted(self.admin_ids)) if view.outcome is Outcome.MISSED else []
             archived = view.outcome is Outcome.NOT_REQUIRED and not row.site_active and not row.waived_reason
-            if await self.repo.close(row.id, managers, iso(now), archived) and managers:
-                missed += 1
-        return missed
+            closing.append((row.id, told, archived))
+        return await self.repo.close_visits(closing, iso(now))
 
     async def _nudge(self, now: datetime) -> int:
         if not self.settings.nudge_days:
@@ -253,12 +255,11 @@ class PlanEngine:
             day = nudge_day(row.due_date, self.settings.nudge_days, self.calendar)
             if day is not None and day <= today and now >= self._at(min(today, max(day, row.period_start))):
                 due.append(row)
-        nudged = 0
-        for row, view in zip(due, await self.views(due, today), strict=True):
-            chats = await self._inspectors(row) if view.outcome is Outcome.OPEN else []
-            if view.outcome is Outcome.OPEN and await self.repo.plan_nudge(row.id, chats, iso(now)):
-                nudged += 1
-        return nudged
+        still_open = [
+            row for row, view in zip(due, await self.views(due, today), strict=True) if view.outcome is Outcome.OPEN
+        ]
+        recipients = await self._recipients(still_open)
+        return await self.repo.plan_nudges([(row.id, recipients[row.id]) for row in still_open], iso(now))
 
     async def _week_lists(self, now: datetime) -> int:
         if not self.settings.weekly_list:
@@ -271,25 +272,29 @@ class PlanEngine:
         if self._week_planned == monday:
             return 0  # planned at this week's first tick after its time (again after a restart: once a key)
         rows = [row for row in await self.repo.unsettled(sunday) if row.due_date <= sunday and not row.waived_reason]
-        chats: set[int] = set()
-        for row, view in zip(rows, await self.views(rows, today), strict=True):
-            if view.outcome in (Outcome.OPEN, Outcome.OVERDUE):
-                chats.update(await self._inspectors(row))
+        to_make = [
+            row
+            for row, view in zip(rows, await self.views(rows, today), strict=True)
+            if view.outcome in (Outcome.OPEN, Outcome.OVERDUE)
+        ]
+        chats = {chat for found in (await self._recipients(to_make)).values() for chat in found}
         planned = await self.repo.plan_week(sorted(chats), monday, iso(now)) if chats else 0
         self._week_planned = monday
         return planned
 
-    async def _inspectors(self, row: VisitRow) -> list[int]:
-        """Who is reminded of a visit: its inspector, else the site's inspectors; reachable ones only."""
-        if row.inspector_id is not None:
-            state = await self.repo.person_active(row.inspector_id)
-            return [row.inspector_id] if state is not None and state[0] and not state[1] else []
-        found = (await self.repo.site_inspectors([row.site_id])).get(row.site_id, [])
-        return [person for person, _name, unreachable in found if not unreachable]
-
-    async def _managers(self, site_id: int) -> list[int]:
-        managers = [person.id for person in await self.users.managers_of_site(site_id)]
-        return managers or sorted(self.admin_ids)
+    async def _recipients(self, rows: list[VisitRow]) -> dict[int, list[int]]:
+        """Who is reminded of each visit: its inspector, else the site's inspectors; reachable ones only
+        (two queries whatever the number of visits)."""
+        assigned = {row.inspector_id for row in rows if row.inspector_id is not None}
+        reachable = await self.repo.reachable(sorted(assigned))
+        by_site = await self.repo.site_inspectors(sorted({row.site_id for row in rows if row.inspector_id is None}))
+        found: dict[int, list[int]] = {}
+        for row in rows:
+            if row.inspector_id is not None:
+                found[row.id] = [row.inspector_id] if row.inspector_id in reachable else []
+            else:
+                found[row.id] = [person for person, _name, away in by_site.get(row.site_id, []) if not away]
+        return found
 
     # -- the managers' message ---------------------------------------------------------------------
 
