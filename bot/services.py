@@ -100,7 +100,6 @@ class Services:
         )
         plan_engine = PlanEngine(
             PlanRepository(self.db),
-            self.users,
             self.clock,
             self.settings.plans,
             WorkCalendar.of(self.settings.duties),

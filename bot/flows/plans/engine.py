@@ -43,7 +43,6 @@ from bot.flows.schedule import WorkCalendar, calendar_period, cron_fire_on_or_be
 from config.plans import Frequency, PlanSettings, parse_frequency
 from storage.people import AuditEntry
 from storage.plans import NewVisit, PlanRepository, PlanRow, VisitRow
-from storage.users import UserRepository
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +99,6 @@ class PlanEngine:
     def __init__(
         self,
         repo: PlanRepository,
-        users: UserRepository,
         clock: Clock,
         settings: PlanSettings,
         calendar: WorkCalendar,
@@ -108,7 +106,6 @@ class PlanEngine:
         admin_ids: frozenset[int],
     ) -> None:
         self.repo = repo
-        self.users = users
         self.clock = clock
         self.settings = settings
         self.calendar = calendar
