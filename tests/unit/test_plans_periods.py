@@ -170,3 +170,28 @@ def test_plans_settings_from_the_config_file(tmp_path):
     path.write_text("[plans]\ngrace_days = 400\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="between 0 and 90"):
         load_settings({}, path)
+
+
+def test_the_import_reads_plan_columns_of_site_rows():
+    from bot.flows.people.importing import SourceRow, plan_import, read_rows
+
+    rows, errors = read_rows(
+        "plans.csv",
+        "项目,区域,督导频次,计划督导员,Telegram ID,角色\n"
+        "阳光花园,东区,季度,42,,\n"
+        "阳光花园,,,,42,督导员\n"
+        "翠湖天地,东区,0 9 1 * *,,,\n"
+        "金色家园,西区,,,,\n".encode(),
+    )
+    assert not errors and rows[0].values["frequency"] == "季度" and rows[0].values["inspector"] == "42"
+    plan = plan_import(rows, {}, {})
+    assert not plan.errors
+    assert plan.changes.plans == [("阳光花园", "quarterly", 42), ("翠湖天地", "0 9 1 * *", None)]
+    bad = [
+        SourceRow(None, 2, {"site": "阳光花园", "frequency": "每两周"}),
+        SourceRow(None, 3, {"site": "翠湖天地", "inspector": "abc"}),
+        SourceRow(None, 4, {"site": "金色家园", "inspector": "77"}),  # nobody the bot or the file knows
+    ]
+    found = plan_import(bad, {}, {})
+    assert [(e.row, e.problem) for e in found.errors] == [(2, "bad_frequency"), (3, "bad_id"), (4, "unknown_inspector")]
+    assert plan_import(bad[2:], {}, {77: True}).errors == []  # a registered, active person
