@@ -220,6 +220,8 @@ class PlanEngine:
         everything = await self.repo.visits_overlapping(site_ids, start, end)
         known = {row.id for row in everything}
         everything += [row for row in rows if row.id not in known]
+        # Every inspection in the windows of all of them: an earlier visit may take one before ``start``.
+        start = min(start, *(row.period_start for row in everything))
         submitted = await self.repo.submitted(site_ids, self._utc_day(start), self._utc_day(end))
         found = results(everything, submitted, today, self.tz)
         return [view_of(row, found[row.id], today) for row in rows]
