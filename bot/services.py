@@ -22,6 +22,8 @@ from bot.flows.people.audit import Audit
 from bot.flows.people.importing import ImportFlow
 from bot.flows.people.manage import PeopleFlow
 from bot.flows.people.sites import SitesFlow
+from bot.flows.plans.engine import PlanEngine
+from bot.flows.plans.manage import PlanFlow
 from bot.flows.reports.digest import DigestFlow
 from bot.flows.reports.views import ReportFlow
 from bot.flows.schedule import WorkCalendar
@@ -37,6 +39,7 @@ from storage.files import FileStore
 from storage.inspections import InspectionRepository
 from storage.pending import PendingInputRepository
 from storage.people import AuditRepository, InvitationRepository, PeopleRepository
+from storage.plans import PlanRepository
 from storage.rechecks import RecheckRepository
 from storage.reports import ReportRepository
 from storage.sites import SiteRepository
@@ -68,6 +71,7 @@ class Services:
     people: PeopleFlow = field(init=False)
     site_admin: SitesFlow = field(init=False)
     imports: ImportFlow = field(init=False)
+    plans: PlanFlow = field(init=False)
 
     def __post_init__(self) -> None:
         self.users = UserRepository(self.db)
@@ -99,6 +103,16 @@ class Services:
             admin_ids=self.settings.admin_ids,
             rubrics=self.rubrics,  # clause texts quoted in reminders come from the company's rubric files
         )
+        plan_engine = PlanEngine(
+            PlanRepository(self.db),
+            self.clock,
+            self.settings.plans,
+            WorkCalendar.of(self.settings.duties),
+            self.settings.tz,
+            self.settings.admin_ids,
+        )
+        self.duties.engine.plans = plan_engine  # plan visits and messages ride on the duty engine's ticks
+        self.plans = PlanFlow(plan_engine.repo, self.sites, plan_engine, self.clock)
         self.actions = ActionFlow(ActionRepository(self.db), self.sites, self.rubrics, self.clock, self.settings.tz)
         self.rechecks = RecheckFlow(RecheckRepository(self.db), self.actions, self.inspections)
         engine = self.duties.engine

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from config.duties import DutySettings, parse_duty_settings
+from config.duties import DutySettings, parse_anchor, parse_duty_settings
 from config.languages import LANGUAGES
+from config.plans import PlanSettings, parse_frequency
 
 DEFAULT_CONFIG_PATH = Path("config/local.toml")
 
@@ -130,6 +131,7 @@ class Settings:
     duties: DutySettings = field(default_factory=DutySettings)
     actions: ActionSettings = field(default_factory=ActionSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
+    plans: PlanSettings = field(default_factory=PlanSettings)
     config_path: Path | None = None
 
     @property
@@ -307,6 +309,21 @@ def _severity(value: Any) -> str:
     return text
 
 
+def _frequency(value: Any):
+    return parse_frequency(_str(value))
+
+
+def _anchor(value: Any):
+    return parse_anchor(_str(value))
+
+
+def _grades(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError('must be a list of grade labels, e.g. ["不合格"]')
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
 # Each setting: TOML (section, key), its environment variable (or None), target field, converter.
 _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("bot", "token", "BOT_TOKEN", "token", _str),
@@ -356,6 +373,15 @@ _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("backup", "every_hours", None, "backup.every_hours", _int_between(1, 168)),
     ("backup", "keep", None, "backup.keep", _int_between(1, 365)),
     ("backup", "dir", "BOT_BACKUP_DIR", "backup.dir", _optional_path),
+    ("plans", "enabled", None, "plans.enabled", _bool),
+    ("plans", "frequency", None, "plans.frequency", _frequency),
+    ("plans", "due", None, "plans.due", _anchor),
+    ("plans", "grace_days", None, "plans.grace_days", _int_between(0, 90)),
+    ("plans", "nudge_days", None, "plans.nudge_days", _int_between(0, 60)),
+    ("plans", "time", None, "plans.at", _clock_time),
+    ("plans", "weekly_list", None, "plans.weekly_list", _bool),
+    ("plans", "watch_grades", None, "plans.watch_grades", _grades),
+    ("plans", "watch_frequency", None, "plans.watch_frequency", _frequency),
 )
 
 
@@ -427,6 +453,7 @@ def _build(values: dict[str, Any], path: Path | None) -> Settings:
         "reports": {},
         "actions": {},
         "backup": {},
+        "plans": {},
     }
     flat: dict[str, Any] = {}
     for target, value in values.items():
@@ -445,6 +472,7 @@ def _build(values: dict[str, Any], path: Path | None) -> Settings:
         reports=ReportSettings(**nested["reports"]),
         actions=ActionSettings(**nested["actions"]),
         backup=BackupSettings(**nested["backup"]),
+        plans=PlanSettings(**nested["plans"]),
         config_path=path,
     )
 

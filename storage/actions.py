@@ -132,9 +132,9 @@ def plan_rechecks_sync(conn: sqlite3.Connection, inspection_id: int, site_id: in
     conn.execute(
         """INSERT OR IGNORE INTO action_rechecks (inspection_id, action_id)
            SELECT ?, a.id FROM actions a
-           WHERE a.site_id = ? AND (a.status IN ('open', 'submitted') OR (a.status = 'closed' AND a.closed_at >= COALESCE(
-               (SELECT MAX(i.submitted_at) FROM inspections i WHERE i.site_id = a.site_id AND i.status = 'submitted'),
-               '')))""",
+           WHERE a.site_id = ? AND (a.status IN ('open', 'submitted') OR (a.status = 'closed'
+               AND a.closed_at >= COALESCE((SELECT MAX(i.submitted_at) FROM inspections i
+                                            WHERE i.site_id = a.site_id AND i.status = 'submitted'), '')))""",
         (inspection_id, site_id),
     )
 

@@ -104,6 +104,8 @@ class ImportChanges:
     people: list[tuple[int, str]] = field(default_factory=list)  # (telegram id, name) to create if unknown
     # (telegram id, role, site name or None, region or None); site names resolve after new_sites exist.
     grants: list[tuple[int, str, str | None, str | None]] = field(default_factory=list)
+    # (site name, frequency or None, inspector id or None): the site's inspection plan (督导计划).
+    plans: list[tuple[str, str | None, int | None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class ImportCounts:
     people_added: int
     grants_added: int
     grants_unchanged: int
+    plans_set: int = 0
 
 
 def _site(row: Row) -> SiteRow:
@@ -150,6 +153,28 @@ async def write_audit(conn: aiosqlite.Connection, entry: AuditEntry, at: str) ->
         "INSERT INTO audit_log (at, actor_id, action, target, detail) VALUES (?, ?, ?, ?, ?)",
         (at, entry.actor_id, entry.action, entry.target, entry.detail_text()),
     )
+
+
+async def _import_plan(
+    conn: aiosqlite.Connection, site_id: int, frequency: str | None, inspector: int | None, actor_id: int, now: str
+) -> None:
+    """A site's inspection plan from an import row (storage/plans.py keeps the rest of the plans' SQL)."""
+    found = await (await conn.execute("SELECT id FROM plans WHERE site_id = ?", (site_id,))).fetchone()
+    if found is None:
+        await conn.execute(
+            "INSERT INTO plans (site_id, updated_by, updated_at) VALUES (?, ?, ?)", (site_id, actor_id, now)
+        )
+    if frequency is not None:
+        await conn.execute("UPDATE plans SET frequency = ? WHERE site_id = ?", (frequency, site_id))
+    if inspector is not None:
+        await conn.execute("UPDATE plans SET inspector_id = ? WHERE site_id = ?", (inspector, site_id))
+        # The visits still open take the new inspector at once, as a change in chat does.
+        await conn.execute(
+            "UPDATE plan_visits SET inspector_id = ? WHERE site_id = ? AND closed_at IS NULL", (inspector, site_id)
+        )
+    await conn.execute("UPDATE plans SET updated_by = ?, updated_at = ? WHERE site_id = ?", (actor_id, now, site_id))
+    detail = {"frequency": frequency, "inspector": inspector, "via": "import"}
+    await write_audit(conn, AuditEntry(actor_id, "plan.import", f"site:{site_id}", detail), now)
 
 
 async def _ensure_user(conn: aiosqlite.Connection, user_id: int, first_name: str, now: str) -> bool:
@@ -628,7 +653,11 @@ class PeopleRepository:
                     await write_audit(conn, AuditEntry(actor_id, grant_action, f"user:{user_id}", detail), now)
                 else:
                     unchanged += 1
-            counts = ImportCounts(len(changes.new_sites), len(changes.site_regions), people_added, added, unchanged)
+            for site_name, frequency, inspector in changes.plans:
+                await _import_plan(conn, site_ids[site_name], frequency, inspector, actor_id, now)
+            counts = ImportCounts(
+                len(changes.new_sites), len(changes.site_regions), people_added, added, unchanged, len(changes.plans)
+            )
             detail = dict(summary.detail) if isinstance(summary.detail, dict) else {}
             detail.update(
                 sites_added=counts.sites_added,

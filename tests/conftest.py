@@ -16,6 +16,7 @@ from bot.app import build_application, start_in_loop, stop_in_loop
 from bot.clock import ManualClock, iso
 from bot.services import Services, app_services
 from config.duties import DutySettings
+from config.plans import PlanSettings
 from config.settings import BackupSettings, ReportSettings, Settings
 from storage.db import Database
 from storage.files import FileStore
@@ -88,6 +89,7 @@ def make_settings(api: FakeBotAPI, data_dir: Path, **overrides: object) -> Setti
         # The duty engine only where a test asks for it: a moved clock must not send reminders elsewhere.
         duties=DutySettings(enabled=False),
         backup=BackupSettings(enabled=False),  # likewise the scheduled backups (tests call backup_now)
+        plans=PlanSettings(enabled=False),  # likewise the inspection plans' visits and reminders
     )
     return replace(settings, **overrides) if overrides else settings
 

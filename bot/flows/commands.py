@@ -21,6 +21,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("cancel"),
     Command("inspect", frozenset({Role.INSPECTOR})),
     Command("resume", frozenset({Role.INSPECTOR})),
+    Command("plan", frozenset({Role.MANAGER, Role.INSPECTOR})),
     Command("mytasks", frozenset({Role.STAFF})),
     Command("duties", frozenset({Role.MANAGER})),
     Command("overdue", frozenset({Role.MANAGER})),

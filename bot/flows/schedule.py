@@ -219,6 +219,32 @@ def cron_fire_after(cron: CronSpec, day: date) -> date | None:
     return None
 
 
+def resolve_anchor(anchor: Anchor, period: Period, calendar: WorkCalendar) -> date:
+    """The day ``anchor`` names in ``period`` (plus its offset), before any move off a day off."""
+    if anchor.base == "first_day":
+        day = period.start
+    elif anchor.base == "last_day":
+        day = period.last_day
+    elif anchor.base == "first_working_day":
+        day = calendar.next_working_day(period.start)
+        day = day if period.contains(day) else period.start
+    elif anchor.base == "last_working_day":
+        day = calendar.previous_working_day(period.last_day)
+        day = day if period.contains(day) else period.last_day
+    elif anchor.in_month:
+        month_start = _month_start(period.start.year, period.start.month + anchor.month - 1)
+        month_end = _month_start(month_start.year, month_start.month + 1)
+        day = min(month_start + timedelta(days=anchor.day - 1), month_end - timedelta(days=1))
+        day = min(max(day, period.start), period.last_day)
+    else:
+        day = min(period.start + timedelta(days=anchor.day - 1), period.last_day)
+    if anchor.offset_working:
+        day = calendar.add_working_days(day, anchor.offset)
+    elif anchor.offset:
+        day += timedelta(days=anchor.offset)
+    return day
+
+
 # -- a rule's schedule -----------------------------------------------------------------------------
 
 
@@ -352,28 +378,7 @@ class Schedule:
     # anchors
 
     def _resolve(self, anchor: Anchor, period: Period) -> date:
-        if anchor.base == "first_day":
-            day = period.start
-        elif anchor.base == "last_day":
-            day = period.last_day
-        elif anchor.base == "first_working_day":
-            day = self.calendar.next_working_day(period.start)
-            day = day if period.contains(day) else period.start
-        elif anchor.base == "last_working_day":
-            day = self.calendar.previous_working_day(period.last_day)
-            day = day if period.contains(day) else period.last_day
-        elif anchor.in_month:
-            month_start = _month_start(period.start.year, period.start.month + anchor.month - 1)
-            month_end = _month_start(month_start.year, month_start.month + 1)
-            day = min(month_start + timedelta(days=anchor.day - 1), month_end - timedelta(days=1))
-            day = min(max(day, period.start), period.last_day)
-        else:
-            day = min(period.start + timedelta(days=anchor.day - 1), period.last_day)
-        if anchor.offset_working:
-            day = self.calendar.add_working_days(day, anchor.offset)
-        elif anchor.offset:
-            day += timedelta(days=anchor.offset)
-        return day
+        return resolve_anchor(anchor, period, self.calendar)
 
     def _inside(self, period: Period, day: date) -> date:
         """A reminder day kept inside its period and, where possible, on a working day."""

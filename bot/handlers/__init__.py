@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from bot.handlers import actions, common, duties, inspection, people, reports, router
+from bot.handlers import actions, common, duties, inspection, people, plans, reports, router
 from bot.handlers.errors import on_error
 
 
@@ -15,6 +15,7 @@ def register_handlers(app: Application) -> None:
     reports.register(app)
     duties.register(app)
     actions.register(app)
+    plans.register(app)
     # Free text and media go through the router, whose claimers the features above added.
     router.register(app)
     common.register_fallbacks(app)

@@ -57,6 +57,7 @@ from bot.flows.duties.views import (
     undelivered_reason,
     view_of,
 )
+from bot.flows.plans.engine import PLAN_KINDS, PlanEngine, PlanTick
 from bot.flows.schedule import Period, Schedule, WorkCalendar
 from bot.i18n import language_from_telegram
 from config.duties import DutyRule, DutySettings
@@ -98,6 +99,7 @@ class TickReport:
     planned: int = 0
     escalated: int = 0
     digests: int = 0  # managers whose digest was planned
+    plans: PlanTick | None = None  # what the inspection plans' part did
     sent: int = 0
     blocked: int = 0
     failed: int = 0
@@ -121,15 +123,16 @@ def _in_order(rows: Sequence[OutboxRow]) -> list[list[OutboxRow]]:
     """Rows to send, grouped so that one sender takes a digest's parts in order; other rows alone (the
     reminders of one person may go concurrently: each stands on its own)."""
     groups: list[list[OutboxRow]] = []
-    digests: dict[int, list[OutboxRow]] = {}
+    digests: dict[tuple[str, int], list[OutboxRow]] = {}
     for row in rows:
-        if row.kind != NoticeKind.DIGEST:
+        key = (row.kind, row.chat_id)
+        if not NoticeKind(row.kind).in_parts:
             groups.append([row])
-        elif row.chat_id in digests:
-            digests[row.chat_id].append(row)
+        elif key in digests:
+            digests[key].append(row)
         else:
-            digests[row.chat_id] = [row]
-            groups.append(digests[row.chat_id])
+            digests[key] = [row]
+            groups.append(digests[key])
     for group in digests.values():
         group.sort(key=lambda row: (row.day or "", row.round))
     return groups
@@ -147,6 +150,7 @@ class DutyEngine:
         admin_ids: frozenset[int],
         workers: int = WORKERS,
         clauses: ClauseBook | None = None,
+        plans: PlanEngine | None = None,
     ) -> None:
         self.repo = repo
         self.users = users
@@ -157,6 +161,7 @@ class DutyEngine:
         self.admin_ids = admin_ids
         self.workers = workers
         self.clauses = clauses or ClauseBook()
+        self.plans = plans  # inspection plans: their visits and messages ride on this engine's ticks
         self.calendar = WorkCalendar.of(settings)
         self.schedules = {rule.id: Schedule(rule, tz, self.calendar) for rule in settings.rules}
         self._lock = asyncio.Lock()
@@ -201,17 +206,23 @@ class DutyEngine:
         async with self._lock:
             report = TickReport()
             now = self.clock.now()
-            await self._load_rules(now)
-            report.created = await self._materialise(now)
-            report.planned = await self._plan_reminders(now)
-            report.escalated = await self._plan_escalations(now)
+            if self.settings.enabled:  # off: the ticks run for plans and actions only
+                await self._load_rules(now)
+                report.created = await self._materialise(now)
+                report.planned = await self._plan_reminders(now)
+                report.escalated = await self._plan_escalations(now)
+            if self.plans is not None:
+                report.plans = await self.plans.plan(now)
             for extension in self.extensions:
                 report.planned += await extension.plan(now)
             run = _DeliveryPass(send, keep_going, report)  # one pass: a row skipped once stays skipped
             await self._deliver(run)
             # After the reminders: what they could not reach goes in the same day's digest.
             if keep_going():
-                report.digests = await self._plan_digests(self.clock.now())
+                if self.settings.enabled:
+                    report.digests = await self._plan_digests(self.clock.now())
+                if self.plans is not None:
+                    report.digests += await self.plans.plan_digests(self.clock.now())
                 await self._deliver(run)
             return report
 
@@ -389,6 +400,8 @@ class DutyEngine:
     async def _compose(self, row: OutboxRow) -> Notice | None:
         if row.kind == NoticeKind.DIGEST:
             return await self._digest_notice(row)
+        if row.kind in PLAN_KINDS:
+            return await self._plan_notice(row)
         for extension in self.extensions:
             if row.kind in extension.kinds:
                 return await extension.compose(row)
@@ -421,6 +434,16 @@ class DutyEngine:
         return Notice(
             NoticeKind.REMINDER, row.chat_id, lang, view, to_group=to_group, round=row.round, resent=row.interrupted
         )
+
+    async def _plan_notice(self, row: OutboxRow) -> Notice | None:
+        """A plan message as it stands now (None: nothing left to say, or plans are off)."""
+        if self.plans is None:
+            return None
+        plan = await self.plans.notice(row.kind, row.chat_id, row.key, row.day, row.round, row.parts)
+        if plan is None:
+            return None
+        lang = await self.language_of(row.chat_id)
+        return Notice(NoticeKind(row.kind), row.chat_id, lang, round=row.round, resent=row.interrupted, plan=plan)
 
     # -- 4. the managers' daily digest -------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.flows.schedule import Period, covered_period
@@ -213,13 +213,21 @@ class NoticeKind(StrEnum):
     ACTION_RESULT = "action_result"  # proof passed or returned, to whoever sent it
     ACTION_OVERDUE = "action_overdue"  # a follow-up of overdue actions, to the site
     ACTION_ESCALATION = "action_escalation"  # overdue actions, to their managers once a day
+    # Inspection plans (bot/flows/plans/engine.py), rendered from plans.j2:
+    PLAN_WEEK = "plan_week"  # an inspector's visits due this week
+    PLAN_NUDGE = "plan_nudge"  # a visit due in a few working days
+    PLAN_DIGEST = "plan_digest"  # a manager's missed visits of the day (or one part)
 
     @property
     def template(self) -> str:
-        """``duties.reminder``, ``duties.digest``, ``actions.notice_message``, ..."""
+        """``duties.reminder``, ``plans.plan_week``, ``actions.notice_message``, ..."""
         if self.value.startswith("action_"):
             return f"actions.{self.value.removeprefix('action_')}_message"
-        return f"duties.{self.value}"
+        return f"plans.{self.value}" if self.value.startswith("plan_") else f"duties.{self.value}"
+
+    @property
+    def in_parts(self) -> bool:
+        return self in (NoticeKind.DIGEST, NoticeKind.PLAN_DIGEST)
 
 
 class AlertKind(StrEnum):
@@ -279,6 +287,7 @@ class Notice:
     digest: Digest | None = None
     resent: bool = False  # sent again after a crash interrupted it: a first copy may have arrived
     actions: ActionMessage | None = None  # a corrective actions' message
+    plan: Any = None  # a plan message's content (bot.flows.plans.engine.PlanNotice)
 
 
 class Delivery(StrEnum):

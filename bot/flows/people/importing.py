@@ -15,6 +15,12 @@ column           headers accepted                       meaning
                                                         row: the site the role is tied to
 ``region``       region, 区域, 片区                      a site row: the site's region; a person row
                                                         without site: the region a manager or inspector covers
+``frequency``    frequency, 频次, 督导频次               a site row: its inspection plan's frequency (monthly,
+                                                        quarterly, half-yearly, yearly, 月度, 季度, 半年度,
+                                                        年度, or a cron expression); empty: unchanged
+``inspector``    inspector, 督导员ID, 计划督导员          a site row: the Telegram ID of the inspector its plan
+                                                        assigns (someone known to the bot or in the file);
+                                                        empty: unchanged
 ===============  =====================================  =================================================
 
 Other columns (notes, phone numbers...) are ignored. Each sheet of a workbook is read; sheets
@@ -47,6 +53,7 @@ from bot.flows.access import Caller, Role
 from bot.flows.people.audit import Audit, AuditAction
 from bot.flows.people.refusals import Denied, PeopleRefusedError
 from bot.flows.people.sites import NAME_MAX, REGION_MAX
+from config.plans import parse_frequency
 from storage.people import ImportChanges, ImportCounts, PeopleRepository, SiteRow
 
 MAX_ROWS = 5000
@@ -78,6 +85,9 @@ _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "role": ("role", "角色"),
     "site": ("site", "项目", "項目", "项目名称", "項目名稱", "小区", "小區", "部门", "部門", "site_name"),
     "region": ("region", "区域", "區域", "片区", "片區"),
+    # Inspection plans (督导计划, bot/flows/plans): a site row's plan.
+    "frequency": ("frequency", "plan_frequency", "频次", "頻次", "督导频次", "督導頻次"),
+    "inspector": ("inspector", "inspector_id", "plan_inspector", "督导员id", "督導員id", "计划督导员", "計劃督導員"),
 }
 HEADERS: dict[str, str] = {_norm(alias): column for column, aliases in _HEADER_ALIASES.items() for alias in aliases}
 
@@ -505,16 +515,23 @@ def plan_import(rows: list[SourceRow], sites: dict[str, SiteRow], known_people: 
     person_rows = [row for row in rows if "telegram_id" in row.values]
     plan.site_rows, plan.person_rows = len(site_rows), len(person_rows)
 
+    in_file = {i for i in (_telegram_id(row.values["telegram_id"]) for row in person_rows) if i is not None}
+    plans: dict[str, tuple[str | None, int | None]] = {}
     for row in site_rows:
         name, region = row.values.get("site"), row.values.get("region")
         if name is None:
             errors.append(RowError(row.sheet, row.number, "row_incomplete"))
             continue
         problem = _text_problem(name, NAME_MAX, "site_name") or _text_problem(region, REGION_MAX, "region")
+        problem = problem or _plan_problem(row, known_people, in_file)
         if problem:
             errors.append(RowError(row.sheet, row.number, *problem))
             continue
         name = " ".join(name.split())
+        frequency, inspector = _plan_of(row)
+        if frequency or inspector:
+            before = plans.get(name, (None, None))
+            plans[name] = (frequency or before[0], inspector or before[1])
         region = " ".join(region.split()) if region else None
         if name not in declared or declared[name] is None:
             declared[name] = region
@@ -551,10 +568,36 @@ def plan_import(rows: list[SourceRow], sites: dict[str, SiteRow], known_people: 
             site_regions=list(region_updates.items()),
             people=sorted(people.items()),
             grants=grants,
+            plans=[(name, frequency, inspector) for name, (frequency, inspector) in plans.items()],
         )
     sheet_order = {sheet: index for index, sheet in enumerate(dict.fromkeys(row.sheet for row in rows))}
     plan.errors.sort(key=lambda e: (sheet_order.get(e.sheet, 0), e.row))
     return plan
+
+
+def _plan_problem(row: SourceRow, known_people: dict[int, bool], in_file: set[int]) -> tuple[str, str] | None:
+    """A site row's plan columns: a frequency we can read, an inspector we know (or the file adds)."""
+    frequency, inspector = row.values.get("frequency"), row.values.get("inspector")
+    if frequency:
+        try:
+            parse_frequency(frequency)
+        except ValueError:
+            return "bad_frequency", frequency[:SHORT_VALUE]
+    if inspector:
+        user_id = _telegram_id(inspector)
+        if user_id is None:
+            return "bad_id", inspector[:SHORT_VALUE]
+        if user_id not in in_file and not known_people.get(user_id, False):
+            return "unknown_inspector", inspector[:SHORT_VALUE]
+    return None
+
+
+def _plan_of(row: SourceRow) -> tuple[str | None, int | None]:
+    frequency, inspector = row.values.get("frequency"), row.values.get("inspector")
+    return (
+        parse_frequency(frequency).text if frequency else None,
+        _telegram_id(inspector) if inspector else None,
+    )
 
 
 def _text_problem(text: str | None, limit: int, what: str) -> tuple[str, str] | None:
@@ -664,7 +707,7 @@ class ImportFlow:
         if errors:
             return ImportReport(file_name, tuple(errors), None, 0, 0)
         sites = {site.name: site for site in await self.repo.sites(include_inactive=True)}
-        ids = _ids_in(rows)
+        ids = _ids_in(rows) + _plan_inspectors(rows)
         plan = plan_import(rows, sites, await self.repo.known_people(ids))
         if plan.errors:
             return ImportReport(file_name, tuple(plan.errors), None, plan.site_rows, plan.person_rows)
@@ -673,6 +716,11 @@ class ImportFlow:
             plan.changes, caller.user_id, iso(self.clock.now()), summary, str(AuditAction.GRANT)
         )
         return ImportReport(file_name, (), counts, plan.site_rows, plan.person_rows)
+
+
+def _plan_inspectors(rows: Iterable[SourceRow]) -> list[int]:
+    ids = (_telegram_id(row.values["inspector"]) for row in rows if row.values.get("inspector"))
+    return [i for i in ids if i is not None]
 
 
 def _ids_in(rows: Iterable[SourceRow]) -> list[int]:

@@ -12,10 +12,11 @@ import asyncio
 import difflib
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role
@@ -682,7 +683,13 @@ class ReportFlow:
         return (quarter.label, *quarter.bounds(self.settings.tz))
 
     async def export(
-        self, caller: Caller, text: str | None, lang: str, headers: dict[str, list[str]], target: Path
+        self,
+        caller: Caller,
+        text: str | None,
+        lang: str,
+        headers: dict[str, list[str]],
+        target: Path,
+        plan_rows: Sequence[Sequence[Any]] | None = None,
     ) -> str:
         """Write the workbook to ``target``; returns the period label."""
         from bot.flows.reports.xlsx import write_workbook
@@ -704,6 +711,7 @@ class ReportFlow:
             lang,
             lambda rule_id: self.duty_title(rule_id, lang),
             iso(self.clock.now()),
+            plan_rows,
         )
         return label
 

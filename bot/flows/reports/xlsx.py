@@ -34,6 +34,7 @@ WIDTHS: dict[str, tuple[int, ...]] = {
     "answers": (10, 22, 18, 8, 10, 24, 12, 8, 8, 10, 18, 50, 8),
     "categories": (10, 22, 18, 8, 10, 24, 10, 10, 10),
     "duties": (22, 40, 14, 18, 12, 18),
+    "plans": (22, 12, 12, 12, 14, 12, 12, 12, 12, 10, 10, 24),  # inspection plans (bot/flows/plans)
 }
 MAX_ROWS = 1_048_575  # Excel's limit less the header row: more answers continue on another sheet
 _HEADER_FONT = Font(bold=True)
@@ -52,6 +53,7 @@ def write_workbook(
     lang: str,
     duty_title: Callable[[str], str] = str,
     now: str = "",
+    plan_rows: Sequence[Sequence[Any]] | None = None,
 ) -> None:
     """``headers[sheet]`` is [sheet title, column headers...]; ``headers["answer_names"]`` names ok/partial/fail/na."""
     from rubric.script import to_traditional
@@ -78,6 +80,8 @@ def write_workbook(
         )
         statuses = dict(zip(("open", "done", "na", "overdue"), headers["duty_status"], strict=True))
         _sheet(book, "duties", headers, _duty_rows(reader.duties(scope, start, end), tz, duty_title, statuses, now))
+        if plan_rows is not None:  # 督导计划: the visits and their outcomes, computed by the caller
+            _sheet(book, "plans", headers, plan_rows)
         book.save(target)
     finally:
         reader.close()

@@ -30,6 +30,7 @@ from bot.flows.duties.views import Delivery, DutyClauseStatus, DutyView, Notice,
 from bot.flows.schedule import parse_quarter
 from bot.handlers.actions.notices import message_keyboard
 from bot.handlers.base import ID, Turn, guarded
+from bot.handlers.plans.keyboards import plan_keyboard
 from bot.handlers.router import router_of
 from bot.i18n import Texts, html_to_plain
 
@@ -447,6 +448,8 @@ def make_sender(bot: Bot, texts: Texts) -> Sender:
         markup = None
         if notice.kind is NoticeKind.REMINDER and not notice.to_group and notice.duty is not None:
             markup = reminder_keyboard(texts, notice.lang, notice.duty.id)
+        elif notice.plan is not None:
+            markup = plan_keyboard(texts, notice.lang, notice.plan)
         elif notice.actions is not None and not notice.to_group:
             markup = message_keyboard(texts, notice.lang, notice.actions)
         chunks = split_lines(text, MESSAGE_LIMIT) if len(html_to_plain(text)) > MESSAGE_LIMIT else [text]

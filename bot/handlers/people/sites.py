@@ -76,6 +76,8 @@ async def show_site_card(turn: Turn, site: SiteRow) -> None:
     ]
     if site.group_chat_id is not None:
         rows.append([Button(turn.label("people.btn_unlink_group"), callback_data=f"pg:{site.id}")])
+    # The site's inspection plan (bot/handlers/plans): frequency and inspector.
+    rows.append([Button(turn.label("plans.btn_plan"), callback_data=f"vs:{site.id}")])
     rows.append([Button(turn.label("people.btn_back_to_sites"), callback_data="pt:0")])
     await show(turn, "people.site_card", InlineKeyboardMarkup(rows), site=site)
 

@@ -25,6 +25,7 @@ from telegram.constants import ChatAction
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
 
 from bot.flows.access import Role
+from bot.flows.plans.manage import PlanFigures
 from bot.flows.reports.digest import Digest
 from bot.flows.reports.periods import Quarter
 from bot.flows.reports.views import SITE_MATCHES, RankingPage, ReportRefusedError, SitePage, Summary, WeakPage
@@ -89,6 +90,28 @@ async def say_long(turn: Turn, text: str, markup: InlineKeyboardMarkup | None = 
         await turn.context.bot.send_message(turn.chat_id, piece, reply_markup=markup if last else None)
 
 
+# -- inspection plans (bot/flows/plans): figures beside the reports' own ---------------------------
+
+
+async def plan_figures(turn: Turn, quarter: Quarter) -> PlanFigures | None:
+    """Plan coverage, missed visits and each site's status for the quarter (None: no visit planned)."""
+    return await turn.services.plans.quarter_figures(turn.caller, quarter.first_day(), quarter.next().first_day())
+
+
+async def _plan_rows(turn: Turn, period: str | None) -> list[list[object]] | None:
+    """The export's 督导计划 sheet (None: no visit planned at all, the sheet is left out)."""
+    flow = turn.services.reports
+    words = turn.label("plans.xlsx_words").split("|")
+    if flow.export_period(period)[0] == "all":
+        rows = await turn.services.plans.export_rows(turn.caller, None, None, words)
+    else:
+        quarter = flow.quarter(period)
+        rows = await turn.services.plans.export_rows(
+            turn.caller, quarter.first_day(), quarter.next().first_day(), words
+        )
+    return rows or None
+
+
 # -- /summary and its buttons -------------------------------------------------------------------
 
 
@@ -126,15 +149,17 @@ def summary_keyboard(turn: Turn, summary: Summary) -> InlineKeyboardMarkup:
 async def summary_command(turn: Turn) -> None:
     flow = turn.services.reports
     summary = await flow.summary(turn.caller, flow.quarter(_argument(turn)))
-    await turn.say("reports.summary", markup=summary_keyboard(turn, summary), s=summary)
+    plan = await plan_figures(turn, summary.quarter)
+    await turn.say("reports.summary", markup=summary_keyboard(turn, summary), s=summary, plan=plan)
 
 
 @guarded(MANAGERS)
 async def on_summary(turn: Turn) -> None:
     quarter = _quarter(turn, _parts(turn)[1])
     summary = await turn.services.reports.summary(turn.caller, quarter)
+    plan = await plan_figures(turn, quarter)
     await turn.answer()
-    await turn.edit("reports.summary", markup=summary_keyboard(turn, summary), s=summary)
+    await turn.edit("reports.summary", markup=summary_keyboard(turn, summary), s=summary, plan=plan)
 
 
 @guarded(MANAGERS)
@@ -168,18 +193,20 @@ def ranking_keyboard(turn: Turn, ranking: RankingPage) -> InlineKeyboardMarkup:
 async def ranking_command(turn: Turn) -> None:
     flow = turn.services.reports
     ranking = await flow.ranking(turn.caller, flow.quarter(_argument(turn)), 0)
-    await turn.say("reports.ranking", markup=ranking_keyboard(turn, ranking), r=ranking)
+    plan = await plan_figures(turn, ranking.quarter)
+    await turn.say("reports.ranking", markup=ranking_keyboard(turn, ranking), r=ranking, plan=plan)
 
 
 @guarded(MANAGERS)
 async def on_ranking(turn: Turn) -> None:
     _, code, page = _parts(turn)
     ranking = await turn.services.reports.ranking(turn.caller, _quarter(turn, code), int(page))
+    plan = await plan_figures(turn, ranking.quarter)
     await turn.answer()
     if not _on_summary(turn):
-        await turn.edit("reports.ranking", markup=ranking_keyboard(turn, ranking), r=ranking)
+        await turn.edit("reports.ranking", markup=ranking_keyboard(turn, ranking), r=ranking, plan=plan)
     else:
-        await turn.say("reports.ranking", markup=ranking_keyboard(turn, ranking), r=ranking)
+        await turn.say("reports.ranking", markup=ranking_keyboard(turn, ranking), r=ranking, plan=plan)
 
 
 # -- /weak --------------------------------------------------------------------------------------
@@ -262,7 +289,8 @@ async def send_site_view(turn: Turn, site_id: int) -> None:
     markup = None
     if view.latest is not None:
         markup = report_button(turn.services.texts, turn.caller.lang, view.latest.id)
-    await say_long(turn, turn.text("reports.site_view", v=view), None if view.scored_trend else markup)
+    plan = await turn.services.plans.site_figures(turn.caller, site_id)
+    await say_long(turn, turn.text("reports.site_view", v=view, plan=plan), None if view.scored_trend else markup)
     if view.scored_trend:
         await turn.context.bot.send_chat_action(turn.chat_id, ChatAction.UPLOAD_PHOTO)
         png = await flow.trend_png(
@@ -364,7 +392,10 @@ async def _write_and_send_export(turn: Turn, period: str | None, headers: dict[s
     flow = turn.services.reports
     with tempfile.TemporaryDirectory(dir=_work_dir(turn.services)) as folder:
         target = Path(folder) / "export.xlsx"
-        label = await flow.export(turn.caller, period, turn.caller.lang, headers, target)
+        plan_rows = await _plan_rows(turn, period)
+        if plan_rows is not None:
+            headers["plans"] = turn.label("plans.xlsx_plans").split("|")
+        label = await flow.export(turn.caller, period, turn.caller.lang, headers, target, plan_rows)
         stamp = datetime.now(turn.services.settings.tz).strftime("%Y%m%d")
         filename = f"dudao-{'all' if label == 'all' else label}-{stamp}.xlsx"
         with target.open("rb") as handle:
@@ -381,7 +412,10 @@ async def send_due_digests(app: Application) -> int:
     svc = app_services(app)
 
     async def send(person: UserRecord, lang: str, digest: Digest) -> bool:
-        text = svc.texts.render(lang, "reports.digest", d=digest)
+        admin = person.id in svc.settings.admin_ids or any(grant.role == "admin" for grant in person.roles)
+        week = digest.week
+        plan = await svc.plans.digest_figures(person.id, admin, week.first_day, week.last_day)
+        text = svc.texts.render(lang, "reports.digest", d=digest, plan=plan)
         ok = True
         for piece in split_message(text):
             ok = await svc.send_safely(app.bot, person.id, piece) and ok

@@ -1,0 +1,1 @@
+"""Inspection plans (督导计划): periods, outcomes, reminders and the /plan screens."""

@@ -1,0 +1,5 @@
+"""/plan: inspection plans on Telegram."""
+
+from bot.handlers.plans.views import register
+
+__all__ = ["register"]
