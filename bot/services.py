@@ -65,6 +65,7 @@ class Services:
     actions: ActionFlow = field(init=False)
     action_loop: ActionLoop = field(init=False)
     rechecks: RecheckFlow = field(init=False)
+    action_messages: ActionMessageRepository = field(init=False)
     reports: ReportFlow = field(init=False)
     digests: DigestFlow = field(init=False)
     audit: Audit = field(init=False)
@@ -114,11 +115,12 @@ class Services:
         self.duties.engine.plans = plan_engine  # plan visits and messages ride on the duty engine's ticks
         self.plans = PlanFlow(plan_engine.repo, self.sites, plan_engine, self.clock)
         self.actions = ActionFlow(ActionRepository(self.db), self.sites, self.rubrics, self.clock, self.settings.tz)
+        self.action_messages = ActionMessageRepository(self.db)
         self.rechecks = RecheckFlow(RecheckRepository(self.db), self.actions, self.inspections)
         engine = self.duties.engine
         engine.extensions.append(
             ActionMessenger(
-                ActionMessageRepository(self.db),
+                self.action_messages,
                 self.actions,
                 engine.repo,
                 engine,

@@ -49,6 +49,18 @@ class MessageItem:
     reason: str | None  # returned: why
 
 
+@dataclass(frozen=True)
+class NoticeHead:
+    """What a printed 整改通知单 says of its inspection."""
+
+    inspection_id: int
+    site_id: int
+    site_name: str
+    inspector_name: str
+    submitted_at: str | None
+    notes: dict[str, tuple[str, ...]]  # the inspector's notes, by clause
+
+
 class ActionMessageRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -178,3 +190,25 @@ class ActionMessageRepository:
             return True
 
         return await self._db.transaction(work)
+
+    async def notice_head(self, inspection_id: int) -> NoticeHead | None:
+        """The inspection a printed 整改通知单 is about, with its inspector's notes."""
+
+        def read(conn: sqlite3.Connection) -> NoticeHead | None:
+            row = conn.execute(
+                """SELECT i.id, i.site_id, s.name, i.submitted_at,
+                          COALESCE(u.registered_name, TRIM(u.first_name || ' ' || COALESCE(u.last_name, '')))
+                   FROM inspections i JOIN sites s ON s.id = i.site_id LEFT JOIN users u ON u.id = i.inspector_id
+                   WHERE i.id = ?""",
+                (inspection_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            notes: dict[str, list[str]] = {}
+            for clause_id, text in conn.execute(
+                "SELECT clause_id, text FROM notes WHERE inspection_id = ? ORDER BY id", (inspection_id,)
+            ):
+                notes.setdefault(clause_id, []).append(text)
+            return NoticeHead(row[0], row[1], row[2], row[4] or "", row[3], {k: tuple(v) for k, v in notes.items()})
+
+        return await self._db.read(read)

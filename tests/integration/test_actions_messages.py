@@ -16,6 +16,7 @@ import pytest_asyncio
 from bot.clock import ManualClock, iso
 from bot.scheduler import tick_now
 from config.duties import DutySettings
+from config.settings import ReportSettings
 from tests.conftest import BotUnderTest, make_settings
 from tests.harness.botapi import FakeBotAPI
 from tests.harness.driver import Person
@@ -37,7 +38,8 @@ def clock() -> ManualClock:
 
 @pytest_asyncio.fixture
 async def bot(botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock) -> AsyncIterator[BotUnderTest]:
-    under_test = BotUnderTest(botapi, make_settings(botapi, tmp_path / "data", duties=QUIET_DUTIES), clock)
+    settings = make_settings(botapi, tmp_path / "data", duties=QUIET_DUTIES, reports=ReportSettings(pdf=False))
+    under_test = BotUnderTest(botapi, settings, clock)
     await under_test.start()
     try:
         yield under_test
@@ -94,9 +96,9 @@ async def test_the_notice_reaches_staff_and_group_once(bot: BotUnderTest) -> Non
     notice = await staff.wait_text("整改通知单")
     assert "阳光花园" in notice.content and "发现 2 个问题" in notice.content
     assert notice.content.index("一(一)2") < notice.content.index("二(一)4")  # the rubric's order
-    assert staff.buttons(notice) == ["🟡 一(一)2 · 阳光花园", "🔴 二(一)4 · 阳光花园"]
+    assert staff.buttons(notice) == ["🟡 一(一)2 · 阳光花园", "🔴 二(一)4 · 阳光花园", "📄 打印整改通知单"]
     in_group = await group.wait_text("整改通知单")
-    assert in_group.buttons == [] and "/actions" in in_group.content  # a group gets no card buttons
+    assert in_group.buttons == ["📄 打印整改通知单"] and "/actions" in in_group.content  # no cards in a group
     for person in (inspector, bot.api.person(OTHER_STAFF, "前台小李"), bot.api.person(MANAGER, "李经理")):
         await person.assert_no_reply()  # not the finder (their own act), not another site, not managers
 
@@ -111,7 +113,19 @@ async def test_the_notice_reaches_staff_and_group_once(bot: BotUnderTest) -> Non
     await staff.press("🔴 二(一)4 · 阳光花园", notice.message_id)
     card = await staff.wait_text("经过")
     assert card.message_id != notice.message_id and f"整改 #{ids['二(一)4']}" in card.content
-    assert staff.buttons(notice.message_id) == ["🟡 一(一)2 · 阳光花园", "🔴 二(一)4 · 阳光花园"]
+    assert staff.buttons(notice.message_id) == ["🟡 一(一)2 · 阳光花园", "🔴 二(一)4 · 阳光花园", "📄 打印整改通知单"]
+
+    # Its printable form: one HTML page with both items, their notes, and the lines to sign.
+    number = await bot.services.db.fetchval("SELECT inspection_id FROM actions WHERE id = ?", (ids["二(一)4"],))
+    await staff.press("📄 打印整改通知单", notice.message_id)
+    printed = await staff.wait_reply(predicate=lambda m: m.kind == "document")
+    assert printed.document is not None and printed.document["file_name"] == f"阳光花园-{number}.html"
+    page = bot.api.file_bytes(printed.document["file_id"]).decode()
+    assert "整改通知单" in page and "二(一)4" in page and "没有投诉分析报告" in page and "项目负责人签收" in page
+    assert page.index("一(一)2") < page.index("二(一)4")
+    stranger = bot.api.person(OTHER_STAFF, "前台小李")  # another site's staff: refused, nothing sent
+    query = await stranger.press_data(f"an:{number}", None)
+    assert "找不到" in (await stranger.wait_callback_answer(query)).text
 
 
 async def test_one_message_per_batch_to_verify_and_the_results_to_the_sender(bot: BotUnderTest) -> None:

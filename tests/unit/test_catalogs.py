@@ -233,3 +233,18 @@ def test_a_pseudo_locale_reaches_every_word_of_every_screen(pseudo_texts):
             words = CJK_RUN.findall(rest) + LATIN_WORD.findall(rest)
             escaped += [f"{key}: {word}" for word in words if not _is_data(word, values)]
     assert not escaped, f"{len(escaped)} word(s) not from the catalog: {escaped[:10]}"
+
+
+def test_a_plural_is_chosen_by_its_count():
+    """Jinja picks a plural by the first value of the trans tag unless {% pluralize name %} says which:
+    "整改 #{{ number }} … {{ count }} 项" once chose English "item"/"items" by the action's number."""
+    wrong = []
+    for path in TEMPLATES_DIR.rglob("*.j2"):
+        source = path.read_text(encoding="utf-8")
+        for block in re.finditer(r"\{%-? trans ([^%]*?)-?%\}(.*?)\{%-? endtrans", source, flags=re.S):
+            plural = re.search(r"\{%-? pluralize(\s+\w+)?\s*-?%\}", block.group(2))
+            values = re.sub(r'^"[^"]*"\s*', "", block.group(1).strip())
+            names = re.findall(r"(\w+)\s*=", values)
+            if plural and not plural.group(1) and len(names) > 1 and names[0] != "count":
+                wrong.append(f"{path.name}:{source[: block.start()].count(chr(10)) + 1} {names}")
+    assert not wrong, "name the count: {% pluralize count %}\n" + "\n".join(wrong)

@@ -450,8 +450,8 @@ def make_sender(bot: Bot, texts: Texts) -> Sender:
             markup = reminder_keyboard(texts, notice.lang, notice.duty.id)
         elif notice.plan is not None:
             markup = plan_keyboard(texts, notice.lang, notice.plan)
-        elif notice.actions is not None and not notice.to_group:
-            markup = message_keyboard(texts, notice.lang, notice.actions)
+        elif notice.actions is not None:
+            markup = message_keyboard(texts, notice.lang, notice.actions, notice.to_group)
         chunks = split_lines(text, MESSAGE_LIMIT) if len(html_to_plain(text)) > MESSAGE_LIMIT else [text]
         result = SendResult(Delivery.SENT)
         for index, chunk in enumerate(chunks):

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.flows.actions.loop import Proof, ProofSaved
 from bot.flows.actions.notices import ActionMessage, MessageLine
+from bot.flows.actions.printable import NoticeDocument, NoticeItem
 from bot.flows.actions.recheck import Outcome, RecheckCard, RecheckDone
 from bot.flows.actions.rules import ActionStatus, Severity
 from bot.flows.actions.views import ActionCard, ActionLine, HistoryLine
@@ -162,6 +163,10 @@ SAMPLES: dict[str, list[dict]] = {
     ],
     "recheck_pictures": [{"before": 2, "after": 3}, {"before": 0, "after": 0}],
     "recheck_after": [{}],
+    "btn_print_notice": [{}],
+    "notice_document_caption": [
+        {"document": NoticeDocument(9, "阳光花园", "王督导", date(2026, 4, 1), (NoticeItem(OPEN, ("没有报告",)),))}
+    ],
     "message_line": [{"m": line} for line in NOTICE_LINES],
     "message_more": [{"a": ActionMessage(NOTICE_LINES, 3)}, {"a": ActionMessage(NOTICE_LINES, 0)}],
     "message_end": [message(NoticeKind.ACTION_NOTICE, NOTICE_LINES, resent=True)],
