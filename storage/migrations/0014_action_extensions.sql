@@ -1,0 +1,44 @@
+-- Extensions (申请延期, issue #15): the site's staff ask for a later due date with a reason; a
+-- manager (or admin) approves it (the action's due date and overdue dates move) or refuses it with
+-- a reason. One request at a time per action.
+CREATE TABLE action_extensions (
+    id              INTEGER PRIMARY KEY,
+    action_id       INTEGER NOT NULL REFERENCES actions(id),
+    requested_by    INTEGER NOT NULL,
+    requested_at    TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    old_due_date    TEXT NOT NULL,                 -- the due date when it was asked
+    new_due_date    TEXT NOT NULL,                 -- local date asked for
+    status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'refused')),
+    decided_by      INTEGER,
+    decided_at      TEXT,
+    refusal_reason  TEXT
+);
+CREATE UNIQUE INDEX action_extensions_one_pending ON action_extensions (action_id) WHERE status = 'pending';
+CREATE INDEX action_extensions_action ON action_extensions (action_id, id);
+
+-- The history line of a request or a decision names its request.
+ALTER TABLE action_events ADD COLUMN extension_id INTEGER REFERENCES action_extensions(id);
+
+-- New alert kinds: 'extension' (a request, to the site's managers; ``round`` = the request's id) and
+-- 'extension_decided' (approved or refused, to whoever asked; ``round`` = the request's id). SQLite
+-- cannot widen a CHECK in place: the table is copied, its ids kept (recipients refer to them).
+-- action_recipients refers to action_alerts: its check waits for the commit, by when the copy has the same ids.
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE action_alerts_new (
+    id          INTEGER PRIMARY KEY,
+    action_id   INTEGER NOT NULL REFERENCES actions(id),
+    kind        TEXT NOT NULL
+                CHECK (kind IN ('notice', 'review', 'returned', 'closed', 'overdue', 'escalation',
+                                'extension', 'extension_decided')),
+    round       INTEGER NOT NULL,               -- the action's round; overdue: the follow-up's number;
+                                                -- escalation: its number; extension*: the request's id
+    actor_id    INTEGER,
+    planned_at  TEXT,
+    created_at  TEXT NOT NULL,
+    UNIQUE (action_id, kind, round)
+);
+INSERT INTO action_alerts_new SELECT id, action_id, kind, round, actor_id, planned_at, created_at FROM action_alerts;
+DROP TABLE action_alerts;
+ALTER TABLE action_alerts_new RENAME TO action_alerts;
+CREATE INDEX action_alerts_waiting ON action_alerts (id) WHERE planned_at IS NULL;
