@@ -22,10 +22,13 @@ ALTER TABLE action_events ADD COLUMN extension_id INTEGER REFERENCES action_exte
 
 -- New alert kinds: 'extension' (a request, to the site's managers; ``round`` = the request's id) and
 -- 'extension_decided' (approved or refused, to whoever asked; ``round`` = the request's id). SQLite
--- cannot widen a CHECK in place: the table is copied, its ids kept (recipients refer to them).
--- action_recipients refers to action_alerts: its check waits for the commit, by when the copy has the same ids.
+-- cannot widen a CHECK in place: the rows are set aside, the table made again and the rows put back
+-- with their ids. action_recipients refers to them: its check waits for the commit, by when every
+-- alert it names is back.
 PRAGMA defer_foreign_keys = ON;
-CREATE TABLE action_alerts_new (
+CREATE TEMP TABLE action_alerts_copy AS SELECT * FROM action_alerts;
+DROP TABLE action_alerts;
+CREATE TABLE action_alerts (
     id          INTEGER PRIMARY KEY,
     action_id   INTEGER NOT NULL REFERENCES actions(id),
     kind        TEXT NOT NULL
@@ -33,12 +36,12 @@ CREATE TABLE action_alerts_new (
                                 'extension', 'extension_decided')),
     round       INTEGER NOT NULL,               -- the action's round; overdue: the follow-up's number;
                                                 -- escalation: its number; extension*: the request's id
-    actor_id    INTEGER,
-    planned_at  TEXT,
+    actor_id    INTEGER,                        -- who caused it: never told of their own act
+    planned_at  TEXT,                           -- its recipients were chosen (NULL: at the next tick)
     created_at  TEXT NOT NULL,
     UNIQUE (action_id, kind, round)
 );
-INSERT INTO action_alerts_new SELECT id, action_id, kind, round, actor_id, planned_at, created_at FROM action_alerts;
-DROP TABLE action_alerts;
-ALTER TABLE action_alerts_new RENAME TO action_alerts;
+INSERT INTO action_alerts (id, action_id, kind, round, actor_id, planned_at, created_at)
+    SELECT id, action_id, kind, round, actor_id, planned_at, created_at FROM action_alerts_copy;
+DROP TABLE action_alerts_copy;
 CREATE INDEX action_alerts_waiting ON action_alerts (id) WHERE planned_at IS NULL;
