@@ -263,3 +263,35 @@ async def test_a_request_left_when_the_action_moved_on_changes_nothing(bot: BotU
     query = await manager.press_data(f"xa:{request}", None)
     assert "按钮已过时" in (await manager.wait_callback_answer(query)).text
     assert await state(bot, action_id) == before
+
+
+async def test_an_escalated_action_extended_and_late_again_is_escalated_again(bot: BotUnderTest) -> None:
+    ids = await submitted_with_group(bot)
+    action_id = ids[SERIOUS]
+    staff = bot.api.person(STAFF, "前台小张")
+    manager = bot.api.person(MANAGER, "李经理")
+    await tick(bot)
+    await staff.wait_text("整改通知单")
+    await tick(bot, datetime(2026, 4, 14, 10, 0, tzinfo=SHANGHAI))  # due the 9th: the managers are told
+    await manager.wait_text("1 项整改逾期未完成")
+
+    # Late already: "+3" counts from today (Tuesday 14th) -> Friday 17th.
+    await ask_for_time(staff, action_id, "+3", "施工队周五进场")
+    assert (await state(bot, action_id))["requests"][0][3] == "2026-04-17"
+    query = await manager.press_data(f"xa:{await extension_id(bot)}", None)
+    assert (await manager.wait_callback_answer(query)).text == "已同意延期"
+    await tick(bot)
+    await staff.wait_text("延期申请已同意，新的截止日期 4月17日")
+    manager.drain()
+
+    # Late again on the 20th; not yet three working days on the 21st (一(一)2 is escalated meanwhile).
+    await tick(bot, datetime(2026, 4, 21, 10, 0, tzinfo=SHANGHAI))
+    await manager.wait_text("一(一)2")
+    await tick(bot, datetime(2026, 4, 21, 16, 0, tzinfo=SHANGHAI))
+    assert all(SERIOUS not in message.content for message in manager.drain())
+    await tick(bot, datetime(2026, 4, 22, 10, 0, tzinfo=SHANGHAI))
+    assert SERIOUS in (await manager.wait_text("1 项整改逾期未完成")).content
+    rounds = await bot.services.db.fetchall(
+        "SELECT round FROM action_alerts WHERE action_id = ? AND kind = 'escalation' ORDER BY id", (action_id,)
+    )
+    assert [row[0] for row in rounds] == [1, 2]
