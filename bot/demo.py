@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bot.app import build_application, start_in_loop, stop_in_loop
 from bot.clock import Clock, SystemClock, iso
 from bot.flows.access import Caller, Role
+from bot.flows.actions.extend import ExtensionFlow
 from bot.flows.actions.loop import ActionLoop
 from bot.flows.actions.views import ActionFlow
 from bot.flows.inspection.walk import InspectionFlow
@@ -39,6 +40,7 @@ from bot.scheduler import tick_now
 from config.settings import Settings
 from rubric.model import Answer
 from rubric.registry import RubricRegistry
+from storage.action_extensions import ExtensionRepository
 from storage.actions import ActionRepository
 from storage.db import Database
 from storage.duties import DutyRepository
@@ -75,6 +77,7 @@ FINDINGS = (
     {"二(一)3": (Answer.PARTIAL, "两起投诉未回访")},
 )
 PROOF_NOTE = "已补写上季度投诉汇总分析报告，并在周会上通报。"
+EXTENSION_REASON = "新工牌和工服要向总部申领，预计下周到货。"
 
 
 def run_demo(settings: Settings) -> int:
@@ -176,7 +179,7 @@ async def seed(settings: Settings, clock: Clock) -> None:
 
 async def _seed_inspections(db: Database, settings: Settings, clock: Clock, site_ids: list[int]) -> None:
     """One walk per site as the inspector would tap it, submitted; then the staff's proof for the
-    first serious action, submitted for verification."""
+    first serious action, submitted for verification, and a request for more time on another."""
     rubrics = RubricRegistry.load(settings.rubric_dirs)
     files = FileStore(settings.data_dir / "files")
     sites = SiteRepository(db)
@@ -212,3 +215,12 @@ async def _seed_inspections(db: Database, settings: Settings, clock: Clock, site
     await loop.begin_proof(staff, serious.id)
     await loop.add_note(staff, serious.id, PROOF_NOTE)
     await loop.submit(staff, serious.id)
+    # A request for more time on another of its actions, waiting for the manager (申请延期).
+    pending = PendingInputRepository(db)
+    extensions = ExtensionFlow(
+        actions, ExtensionRepository(db), pending, WorkCalendar.of(settings.duties), settings.actions
+    )
+    other = next(a for a in await actions.repo.of_inspection(first_inspection) if a.severity == "general")
+    await extensions.begin(staff, other.id)
+    asked = await extensions.take_date(staff, other.id, "+5")
+    await extensions.request(staff, other.id, asked.new_due, EXTENSION_REASON)

@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.clock import Clock, iso
 from bot.flows.access import Caller
+from bot.flows.actions.extend import ExtensionFlow
 from bot.flows.actions.loop import ActionLoop
 from bot.flows.actions.notices import ActionMessenger
 from bot.flows.actions.recheck import RecheckFlow
@@ -31,6 +32,7 @@ from bot.i18n import Texts, language_from_telegram
 from bot.rate_limits import broadcasting
 from config.settings import Settings
 from rubric.registry import RubricRegistry
+from storage.action_extensions import ExtensionRepository
 from storage.action_messages import ActionMessageRepository
 from storage.actions import ActionRepository
 from storage.db import Database
@@ -64,6 +66,7 @@ class Services:
     duties: DutyFlow = field(init=False)
     actions: ActionFlow = field(init=False)
     action_loop: ActionLoop = field(init=False)
+    extensions: ExtensionFlow = field(init=False)
     rechecks: RecheckFlow = field(init=False)
     action_messages: ActionMessageRepository = field(init=False)
     reports: ReportFlow = field(init=False)
@@ -131,6 +134,9 @@ class Services:
             )
         )
         self.action_loop = ActionLoop(self.actions, self.pending, self.files, self.settings.inspection.max_photo_mb)
+        self.extensions = ExtensionFlow(
+            self.actions, ExtensionRepository(self.db), self.pending, engine.calendar, self.settings.actions
+        )
         report_repo = ReportRepository(self.db)
         self.reports = ReportFlow(report_repo, self.sites, self.rubrics, self.files, self.clock, self.settings)
         self.digests = DigestFlow(self.reports, report_repo, self.users, self.clock, self.settings)

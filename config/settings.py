@@ -83,6 +83,8 @@ class ActionSettings:
     # days; its managers are told once, ``escalate_days`` working days after the due date.
     follow_up_days: int = 2
     escalate_days: int = 3
+    # An extension (申请延期) may move the due date at most this many working days later.
+    max_extension_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -369,6 +371,7 @@ _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("actions", "partial_severity", None, "actions.partial_severity", _severity),
     ("actions", "follow_up_days", None, "actions.follow_up_days", _int_between(1, 30)),
     ("actions", "escalate_days", None, "actions.escalate_days", _int_between(1, 60)),
+    ("actions", "max_extension_days", None, "actions.max_extension_days", _int_between(1, 250)),
     ("backup", "enabled", None, "backup.enabled", _bool),
     ("backup", "every_hours", None, "backup.every_hours", _int_between(1, 168)),
     ("backup", "keep", None, "backup.keep", _int_between(1, 365)),

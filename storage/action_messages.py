@@ -1,4 +1,4 @@
-"""What corrective actions tell people, on its way to the duty engine's outbox (migration 0013).
+"""What corrective actions tell people, on its way to the duty engine's outbox (migrations 0012, 0014).
 
 An alert (a thing to tell) is written with the change that causes it. The engine's tick then, each
 step one transaction: picks the alert's recipients; packs each chat's waiting alerts of one kind
@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from storage.action_extensions import ExtensionRepository, ExtensionRow
 from storage.db import Database
 
 
@@ -19,7 +20,7 @@ from storage.db import Database
 class WaitingAlert:
     id: int
     action_id: int
-    kind: str  # notice, review, returned, closed, overdue, escalation
+    kind: str  # notice, review, returned, closed, overdue, escalation, extension, extension_decided
     round: int
     actor_id: int | None
     site_id: int
@@ -27,6 +28,7 @@ class WaitingAlert:
     inspector_id: int
     assignee_id: int | None
     proof_by: int | None  # who submitted the proof of the alert's round (returned, closed)
+    requester: int | None = None  # extension, extension_decided: who asked for more time
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class MessageItem:
     status: str
     action_round: int
     reason: str | None  # returned: why
+    extension_id: int | None = None  # extension, extension_decided: the request
+    extension_status: str | None = None  # ... its status now: pending, approved, refused
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,9 @@ class ActionMessageRepository:
             """SELECT l.id, l.action_id, l.kind, l.round, l.actor_id, a.site_id, a.inspection_id, i.inspector_id,
                       a.assignee_id,
                       (SELECT e.actor_id FROM action_events e WHERE e.action_id = a.id AND e.event = 'submitted'
-                         AND e.round = l.round ORDER BY e.id DESC LIMIT 1) AS proof_by
+                         AND e.round = l.round ORDER BY e.id DESC LIMIT 1) AS proof_by,
+                      (SELECT x.requested_by FROM action_extensions x WHERE x.id = l.round
+                         AND l.kind IN ('extension', 'extension_decided')) AS requester
                FROM action_alerts l JOIN actions a ON a.id = l.action_id JOIN inspections i ON i.id = a.inspection_id
                WHERE l.planned_at IS NULL ORDER BY l.id LIMIT ?""",
             (limit,),
@@ -130,12 +136,17 @@ class ActionMessageRepository:
         rows = await self._db.fetchall(
             """SELECT l.kind, l.round, a.id, a.status, a.round,
                       (SELECT e.detail FROM action_events e WHERE e.action_id = a.id AND e.event = 'returned'
-                         AND e.round = l.round ORDER BY e.id DESC LIMIT 1)
+                         AND e.round = l.round ORDER BY e.id DESC LIMIT 1),
+                      x.id, x.status
                FROM action_recipients r JOIN action_alerts l ON l.id = r.alert_id JOIN actions a ON a.id = l.action_id
+                    LEFT JOIN action_extensions x ON x.id = l.round AND l.kind IN ('extension', 'extension_decided')
                WHERE r.message = ? ORDER BY l.id""",
             (key,),
         )
         return [MessageItem(*row) for row in rows]
+
+    async def extension(self, extension_id: int) -> ExtensionRow | None:
+        return await ExtensionRepository(self._db).get(extension_id)
 
     # -- overdue: follow-ups to the site, and the managers told ------------------------------------
 
@@ -182,10 +193,12 @@ class ActionMessageRepository:
             )
             if cursor.rowcount != 1:
                 return False
+            # Numbered: an action whose due date an extension moved may be escalated again.
             conn.execute(
                 """INSERT OR IGNORE INTO action_alerts (action_id, kind, round, created_at)
-                   VALUES (?, 'escalation', 1, ?)""",
-                (action_id, now),
+                   SELECT ?, 'escalation', COUNT(*) + 1, ? FROM action_alerts
+                   WHERE action_id = ? AND kind = 'escalation'""",
+                (action_id, now, action_id),
             )
             return True
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from storage.action_extensions import ExtensionRepository, ExtensionRow
 from storage.db import Database, Row
 
 
@@ -53,6 +54,7 @@ class ActionEvent:
     round: int
     due_date: str | None
     detail: str | None
+    asked_due: str | None = None  # an extension's request: the date asked for
 
 
 @dataclass(frozen=True)
@@ -210,15 +212,28 @@ class ActionRepository:
     async def events(self, action_id: int) -> list[ActionEvent]:
         rows = await self._db.fetchall(
             """SELECT e.*, COALESCE(u.registered_name, TRIM(u.first_name || ' ' || COALESCE(u.last_name, '')))
-                      AS actor_name
+                      AS actor_name, x.new_due_date AS asked_due
                FROM action_events e LEFT JOIN users u ON u.id = e.actor_id
+                    LEFT JOIN action_extensions x ON x.id = e.extension_id
                WHERE e.action_id = ? ORDER BY e.id""",
             (action_id,),
         )
         return [
-            ActionEvent(r["at"], r["actor_id"], r["actor_name"], r["event"], r["round"], r["due_date"], r["detail"])
+            ActionEvent(
+                r["at"],
+                r["actor_id"],
+                r["actor_name"],
+                r["event"],
+                r["round"],
+                r["due_date"],
+                r["detail"],
+                r["asked_due"],
+            )
             for r in rows
         ]
+
+    async def pending_extension(self, action_id: int) -> ExtensionRow | None:
+        return await ExtensionRepository(self._db).pending_of(action_id)
 
     # -- the fix-and-verify loop. Each transition is one transaction with its event and checks the
     # state it starts from in its UPDATE, so a double tap or a stale button applies nothing.

@@ -126,3 +126,37 @@ async def test_a_one_trip_transaction_commits_or_leaves_nothing(tmp_path):
         assert names == ["阳光花园", "丙", "甲", "乙", "丁"]
     finally:
         await db.close()
+
+
+def test_0014_keeps_the_alerts_and_their_recipients(tmp_path, monkeypatch):
+    """action_alerts is made again to widen its kind CHECK; the recipients referring to its rows stay
+    valid (the foreign keys are checked at the commit)."""
+    path = tmp_path / "bot.sqlite3"
+    every = migrate.available_migrations()
+    monkeypatch.setattr(migrate, "available_migrations", lambda: every[:13])
+    migrate.migrate(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.executescript(
+        """INSERT INTO rubric_versions VALUES ('h', 'r', 2, 't', '{}', 'x');
+           INSERT INTO sites (id, name, created_at) VALUES (1, 's', 'x');
+           INSERT INTO users (id, first_name, created_at, updated_at) VALUES (5, 'i', 'x', 'x');
+           INSERT INTO inspections (id, site_id, inspector_id, rubric_hash, edition, status, started_at, updated_at)
+               VALUES (1, 1, 5, 'h', 2, 'submitted', 'x', 'x');
+           INSERT INTO actions (id, inspection_id, site_id, clause_id, answer, severity, due_date, created_at,
+                                updated_at) VALUES (1, 1, 1, 'c', 'fail', 'serious', '2026-01-01', 'x', 'x');
+           INSERT INTO action_alerts (id, action_id, kind, round, created_at) VALUES (7, 1, 'notice', 1, 'x');
+           INSERT INTO action_recipients (alert_id, chat_id, message) VALUES (7, 5, 'k');"""
+    )
+    conn.close()
+    monkeypatch.setattr(migrate, "available_migrations", lambda: every)
+    assert [m.version for m in migrate.migrate(path)] == [14]
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys=ON")
+    assert conn.execute("SELECT id, kind, round FROM action_alerts").fetchall() == [(7, "notice", 1)]
+    assert conn.execute("SELECT * FROM action_recipients").fetchall() == [(7, 5, "k")]
+    assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    conn.execute("INSERT INTO action_alerts (action_id, kind, round, created_at) VALUES (1, 'extension', 3, 'x')")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO action_recipients (alert_id, chat_id) VALUES (999, 5)")
+    conn.close()

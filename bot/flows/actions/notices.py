@@ -6,6 +6,8 @@ at least once, nothing twice across a restart, a 403 marks the person unreachabl
 - **To verify** (review): proof submitted goes to the inspector who found the problem (or, when
   they can no longer be reached, the site's managers): one message per batch of a tick.
 - **Result** (returned, closed): to whoever submitted the proof.
+- **Extension**: a request for more time goes to the site's managers (admins when it has none);
+  its approval or refusal to whoever asked.
 - **Overdue**: an open action past its due date is followed up with its site's staff every
   ``follow_up_days`` working days, and ``escalate_days`` working days after it its managers are
   told, in one message per manager per day. Both wait for the duties' first reminder time.
@@ -43,14 +45,29 @@ MESSAGE_OF = {
     "closed": NoticeKind.ACTION_RESULT,
     "overdue": NoticeKind.ACTION_OVERDUE,
     "escalation": NoticeKind.ACTION_ESCALATION,
+    "extension": NoticeKind.ACTION_EXTENSION,
+    "extension_decided": NoticeKind.ACTION_EXTENSION,
 }
+
+
+@dataclass(frozen=True)
+class ExtensionNews:
+    """A request for more time, as a message line tells it."""
+
+    status: str  # pending (to a manager), approved, refused (to whoever asked)
+    requester_name: str | None
+    old_due: date
+    new_due: date
+    reason: str
+    refusal: str | None
 
 
 @dataclass(frozen=True)
 class MessageLine:
     line: ActionLine
-    event: str  # the alert: notice, review, returned, closed, overdue, escalation
+    event: str  # the alert: notice, review, returned, closed, overdue, escalation, extension, extension_decided
     reason: str | None = None  # returned: why
+    extension: ExtensionNews | None = None  # extension, extension_decided
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,8 @@ def still_worth_telling(item: MessageItem) -> bool:
         return item.status == ActionStatus.OPEN.value
     if item.kind == "notice":
         return live
+    if item.kind == "extension":  # a request a manager decided meanwhile is not asked again
+        return item.extension_status == "pending" and live
     return True  # a result is news whatever happened since
 
 
@@ -137,8 +156,10 @@ class ActionMessenger:
             chats = [alert.inspector_id] if reachable else await self.engine.managers_of(alert.site_id)
         elif alert.kind in ("returned", "closed"):
             chats = [alert.proof_by] if alert.proof_by else await self._staff(alert.site_id)
-        elif alert.kind == "escalation":
+        elif alert.kind in ("escalation", "extension"):
             chats = await self.engine.managers_of(alert.site_id)
+        elif alert.kind == "extension_decided":
+            chats = [alert.requester] if alert.requester else []
         return [chat for chat in chats if chat != alert.actor_id]
 
     async def _staff(self, site_id: int) -> list[int]:
@@ -167,6 +188,19 @@ class ActionMessenger:
 
     # -- composing, when a row is sent -------------------------------------------------------------
 
+    async def _extension(self, extension_id: int) -> ExtensionNews | None:
+        row = await self.repo.extension(extension_id)
+        if row is None:
+            return None
+        return ExtensionNews(
+            row.status,
+            row.requester_name,
+            date.fromisoformat(row.old_due_date),
+            date.fromisoformat(row.new_due_date),
+            row.reason,
+            row.refusal_reason,
+        )
+
     async def compose(self, row: OutboxRow) -> Notice | None:
         kind = NoticeKind(row.kind)
         items = [item for item in await self.repo.items(row.key) if still_worth_telling(item)]
@@ -176,7 +210,8 @@ class ActionMessenger:
         for item in items[:SHOWN]:
             action = await self.views.repo.get(item.action_id)
             if action is not None:
-                lines.append(MessageLine(self.views.line_of(action), item.kind, item.reason))
+                news = await self._extension(item.extension_id) if item.extension_id else None
+                lines.append(MessageLine(self.views.line_of(action), item.kind, item.reason, news))
         if not lines:
             return None
         first = await self.views.repo.get(items[0].action_id)

@@ -3,8 +3,9 @@ its history. Everyone sees only the actions of the sites their roles reach (admi
 inspector who found a problem also sees its action.
 
 Who may do what in the fix-and-verify loop (:func:`ActionFlow.powers`): the site's staff (and admins)
-send proof and submit it; the inspector who found it, the inspectors and managers of the site, and
-admins verify (通过 or 退回)."""
+send proof and submit it, and ask for more time (申请延期); the inspector who found it, the
+inspectors and managers of the site, and admins verify (通过 or 退回); the site's managers and admins
+approve or refuse a request for more time."""
 
 from __future__ import annotations
 
@@ -43,10 +44,22 @@ class ActionLine:
 class HistoryLine:
     at: datetime  # local
     actor_name: str | None
-    event: str  # created, changed, cancelled, submitted, returned, closed (to come: extended)
+    event: str  # created, changed, cancelled, submitted, returned, closed, extension_requested, extended, ...
     round: int
     due_date: date | None
     detail: str | None
+    asked_due: date | None = None  # extension_requested: the date asked for
+    old_due: date | None = None  # extended: the due date before
+
+
+@dataclass(frozen=True)
+class PendingExtension:
+    """A request for more time (申请延期) waiting for a manager."""
+
+    id: int
+    requester_name: str | None
+    new_due: date
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -59,12 +72,16 @@ class ActionCard:
     last_return: str | None = None  # why the proof was last returned, if it was
     may_submit: bool = False  # the caller may send proof and submit it (staff of the site, admins)
     may_verify: bool = False  # the caller may pass or return it
+    extension: PendingExtension | None = None  # a request for more time, waiting for a manager
+    may_extend: bool = False  # the caller may ask for more time (staff of an open action, none pending)
+    may_decide: bool = False  # the caller may approve or refuse the pending request (managers, admins)
 
 
 @dataclass(frozen=True)
 class Powers:
     submit: bool
     verify: bool
+    decide: bool = False  # approve or refuse a request for more time
 
 
 @dataclass
@@ -99,18 +116,25 @@ class ActionFlow:
 
     async def powers(self, caller: Caller, row: ActionRow) -> Powers:
         if Role.ADMIN in caller.roles:
-            return Powers(submit=True, verify=True)
+            return Powers(submit=True, verify=True, decide=True)
         roles = await self.repo.roles_at(caller.user_id, row.site_id)
         finder = row.inspector_id == caller.user_id and Role.INSPECTOR in caller.roles
         return Powers(
             submit=Role.STAFF.value in roles,
             verify=finder or bool(roles & {Role.INSPECTOR.value, Role.MANAGER.value}),
+            decide=Role.MANAGER.value in roles,
         )
 
     async def card_of(self, caller: Caller, row: ActionRow) -> ActionCard:
         history = tuple(self._history(event) for event in await self.repo.events(row.id))
         found_on = datetime.fromisoformat(row.created_at).astimezone(self.tz).date()
         powers = await self.powers(caller, row)
+        asked = await self.repo.pending_extension(row.id)
+        extension = (
+            PendingExtension(asked.id, asked.requester_name, date.fromisoformat(asked.new_due_date), asked.reason)
+            if asked is not None and row.status in (ActionStatus.OPEN, ActionStatus.SUBMITTED)
+            else None
+        )
         return ActionCard(
             self.line_of(row),
             row.inspection_id,
@@ -120,6 +144,9 @@ class ActionFlow:
             last_return=await self.repo.last_return(row.id) if row.round > 1 else None,
             may_submit=powers.submit,
             may_verify=powers.verify,
+            extension=extension,
+            may_extend=powers.submit and row.status == ActionStatus.OPEN and asked is None,
+            may_decide=powers.decide and extension is not None,
         )
 
     async def _site_ids(self, caller: Caller) -> list[int] | None:
@@ -132,7 +159,9 @@ class ActionFlow:
     def _history(self, event: ActionEvent) -> HistoryLine:
         due = date.fromisoformat(event.due_date) if event.due_date else None
         at = datetime.fromisoformat(event.at).astimezone(self.tz)
-        return HistoryLine(at, event.actor_name, event.event, event.round, due, event.detail)
+        asked = date.fromisoformat(event.asked_due) if event.asked_due else None
+        old = date.fromisoformat(event.detail) if event.event == "extended" and event.detail else None
+        return HistoryLine(at, event.actor_name, event.event, event.round, due, event.detail, asked, old)
 
     def line_of(self, row: ActionRow) -> ActionLine:
         rubric = self.rubrics.by_hash(row.rubric_hash)

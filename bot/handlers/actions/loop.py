@@ -46,6 +46,15 @@ def card_keyboard(turn: Turn, card: ActionCard) -> InlineKeyboardMarkup:
                 Button(turn.label("actions.btn_return"), callback_data=f"ar:{action_id}"),
             ]
         )
+    if card.may_extend:
+        rows.append([Button(turn.label("actions.btn_extend"), callback_data=f"ax:{action_id}")])
+    if card.may_decide and card.extension is not None:
+        rows.append(
+            [
+                Button(turn.label("actions.btn_extension_approve"), callback_data=f"xa:{card.extension.id}"),
+                Button(turn.label("actions.btn_extension_refuse"), callback_data=f"xr:{card.extension.id}"),
+            ]
+        )
     rows.append([Button(turn.label("actions.btn_back"), callback_data="al:0")])
     return InlineKeyboardMarkup(rows)
 

@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flows.actions.views import SEEING_ROLES, ActionLine
 from bot.flows.paging import MESSAGE_BUDGET, paginate, utf16_len
-from bot.handlers.actions import loop, notices
+from bot.handlers.actions import extend, loop, notices
 from bot.handlers.actions.loop import card_keyboard
 from bot.handlers.base import ID, PAGE, Turn, guarded
 
@@ -77,6 +77,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_card, pattern=rf"^ao:{ID}$"))
     loop.register(app)  # its buttons, and its text and media claimers (first in line)
     notices.register(app)
+    extend.register(app)
 
 
 __all__ = ["ActionLine", "register"]

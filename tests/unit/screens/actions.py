@@ -6,15 +6,17 @@ from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from bot.flows.actions.extend import DateAsked, ReasonAsked, RefusalAsked
 from bot.flows.actions.loop import Proof, ProofSaved
-from bot.flows.actions.notices import ActionMessage, MessageLine
+from bot.flows.actions.notices import ActionMessage, ExtensionNews, MessageLine
 from bot.flows.actions.printable import NoticeDocument, NoticeItem
 from bot.flows.actions.recheck import Outcome, RecheckCard, RecheckDone
 from bot.flows.actions.rules import ActionStatus, Severity
-from bot.flows.actions.views import ActionCard, ActionLine, HistoryLine
+from bot.flows.actions.views import ActionCard, ActionLine, HistoryLine, PendingExtension
 from bot.flows.duties.views import Notice, NoticeKind
 from rubric.model import Answer
 from rubric.registry import RubricRegistry
+from storage.action_extensions import ExtensionRow
 from storage.actions import ProofItem
 
 RUBRIC = RubricRegistry.load().get(2)
@@ -99,6 +101,55 @@ RECHECK_HISTORY = tuple(
         ("recheck_skipped", "recheck:9"),
     )
 )
+EXTENSION_HISTORY = (
+    HistoryLine(
+        datetime(2026, 4, 7, 9, 0, tzinfo=SHANGHAI),
+        "前台小张",
+        "extension_requested",
+        1,
+        date(2026, 4, 8),
+        "配件<缺货>",
+        asked_due=date(2026, 4, 15),
+    ),
+    HistoryLine(
+        datetime(2026, 4, 7, 10, 0, tzinfo=SHANGHAI),
+        "李经理",
+        "extended",
+        1,
+        date(2026, 4, 15),
+        "2026-04-08",
+        old_due=date(2026, 4, 8),
+    ),
+    HistoryLine(datetime(2026, 4, 8, 10, 0, tzinfo=SHANGHAI), "李经理", "extension_refused", 1, None, "不能再拖"),
+)
+ASKING = ActionCard(
+    OPEN,
+    7,
+    date(2026, 4, 1),
+    HISTORY[:1] + EXTENSION_HISTORY[:1],
+    extension=PendingExtension(5, "前台小张", date(2026, 4, 15), "配件<缺货>，厂家 & 物流"),
+    may_decide=True,
+)
+EXTENSION = ExtensionRow(
+    5,
+    12,
+    4001,
+    "前台小张",
+    "2026-04-07T01:00:00+00:00",
+    "配件缺货",
+    "2026-04-08",
+    "2026-04-15",
+    "pending",
+    None,
+    None,
+    None,
+)
+ASKED = ExtensionNews("pending", "前台小张", date(2026, 4, 8), date(2026, 4, 15), "配件<缺货>", None)
+EXTENSION_LINES = (
+    MessageLine(OPEN, "extension", extension=ASKED),
+    MessageLine(OPEN, "extension_decided", extension=replace(ASKED, status="approved")),
+    MessageLine(LATE, "extension_decided", extension=replace(ASKED, status="refused", refusal="不能再拖 & 尽快")),
+)
 
 SAMPLES: dict[str, list[dict]] = {
     "day": [{"d": date(2026, 4, 8)}],
@@ -114,12 +165,13 @@ SAMPLES: dict[str, list[dict]] = {
     ],
     "btn_open": [{"line": OPEN}],
     "btn_back": [{}],
-    "event": [{"h": h} for h in HISTORY + LOOP_HISTORY + RECHECK_HISTORY],
+    "event": [{"h": h} for h in HISTORY + LOOP_HISTORY + RECHECK_HISTORY + EXTENSION_HISTORY],
     "card": [
         {"card": ActionCard(OPEN, 7, date(2026, 4, 1), HISTORY[:1])},
         {"card": ActionCard(LATE, 8, date(2026, 3, 20), HISTORY)},
         {"card": RETURNED},
         {"card": WAITING_CARD},
+        {"card": ASKING},
     ],
     "btn_proof": [{}],
     "btn_submit": [{}],
@@ -182,4 +234,26 @@ SAMPLES: dict[str, list[dict]] = {
     ],
     "overdue_message": [message(NoticeKind.ACTION_OVERDUE, (MessageLine(LATE, "overdue"),))],
     "escalation_message": [message(NoticeKind.ACTION_ESCALATION, (MessageLine(LATE, "escalation"),), more=1)],
+    "btn_extend": [{}],
+    "btn_extension_approve": [{}],
+    "btn_extension_refuse": [{}],
+    "extension_date_prompt": [{"asked": DateAsked(RETURNED, date(2026, 5, 13), 30)}],
+    "extension_date_unreadable": [{}],
+    "extension_date_not_later": [{"base": date(2026, 4, 8)}],
+    "extension_date_too_late": [{"limit": date(2026, 5, 20), "days": 30}, {"limit": date(2026, 4, 9), "days": 1}],
+    "extension_reason_prompt": [{"asked": ReasonAsked(RETURNED, date(2026, 4, 15))}],
+    "extension_requested": [{"card": ASKING}],
+    "toast_extension_approved": [{}],
+    "extension_refusal_prompt": [{"asked": RefusalAsked(ASKING, EXTENSION)}],
+    "extension_refused": [{"card": RETURNED}],
+    "extension_needs_text": [{}],
+    "refused_extension_pending": [{}],
+    "refused_extension_decided": [{}],
+    "refused_extension_not_manager": [{}],
+    "extension_line": [{"m": line} for line in EXTENSION_LINES],
+    "extension_message": [
+        message(NoticeKind.ACTION_EXTENSION, EXTENSION_LINES[:1]),
+        message(NoticeKind.ACTION_EXTENSION, EXTENSION_LINES[1:], resent=True),
+        message(NoticeKind.ACTION_EXTENSION, EXTENSION_LINES, more=2),
+    ],
 }
