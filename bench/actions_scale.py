@@ -65,6 +65,7 @@ class Timing:
     actions_region_ms: float
     summary_admin_ms: float
     summary_region_ms: float
+    figures_ms: float  # of /summary for the admin: the actions' figures alone
 
     @property
     def worst(self) -> float:
@@ -97,6 +98,7 @@ def build(path: Path, target: int) -> int:
         "INSERT INTO sites (id, name, region, created_at) VALUES (?, ?, ?, ?)",
         [(n, f"项目{n:04d}", f"region-{n % REGIONS}", now) for n in range(1, SITES + 1)],
     )
+    conn.execute("COMMIT")
     current = Quarter.containing(NOW, tz)
     today = NOW.astimezone(tz).date()
     inspections, answers, actions = [], [], []
@@ -232,6 +234,7 @@ async def time_commands(path: Path, actions: int, runs: int = RUNS) -> Timing:
             await _median_ms(lambda: live.live(REGION_MANAGER), runs),
             await _median_ms(lambda: summary(ADMIN), runs),
             await _median_ms(lambda: summary(REGION_MANAGER), runs),
+            await _median_ms(lambda: figures.quarter(ADMIN, quarter), runs),
         )
     finally:
         await db.close()
@@ -254,7 +257,7 @@ def run(sizes: Sequence[int] = DEFAULT_SIZES, runs: int = RUNS, folder: Path | N
 def _row(t: Timing, built: float) -> str:
     return (
         f"{t.actions:>9,} {t.live_admin:>7,} {t.actions_admin_ms:>10.1f} {t.actions_region_ms:>15.1f} "
-        f"{t.summary_admin_ms:>10.1f} {t.summary_region_ms:>15.1f} {built:>8.1f}s"
+        f"{t.summary_admin_ms:>10.1f} {t.summary_region_ms:>15.1f} {t.figures_ms:>9.1f} {built:>8.1f}s"
     )
 
 
@@ -268,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"median of {args.runs} runs after one warm-up, in ms (reg.: a manager of 1 of {REGIONS} regions)")
     print(
         f"{'actions':>9} {'listed':>7} {'/actions':>10} {'/actions (reg.)':>15} {'/summary':>10} "
-        f"{'/summary (reg.)':>15} {'build':>9}"
+        f"{'/summary (reg.)':>15} {'figures':>9} {'build':>9}"
     )
     timings = run(args.sizes, args.runs)
     if len(timings) >= 2:
@@ -278,7 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"/actions {large.actions_admin_ms / small.actions_admin_ms:.2f}x, "
             f"/actions (reg.) {large.actions_region_ms / small.actions_region_ms:.2f}x, "
             f"/summary {large.summary_admin_ms / small.summary_admin_ms:.2f}x, "
-            f"/summary (reg.) {large.summary_region_ms / small.summary_region_ms:.2f}x"
+            f"/summary (reg.) {large.summary_region_ms / small.summary_region_ms:.2f}x, "
+            f"figures {large.figures_ms / small.figures_ms:.2f}x"
         )
     worst = timings[-1].worst
     print(f"slowest at {timings[-1].actions:,} actions: {worst:.1f} ms (target < {LIMIT_MS:.0f} ms)")
