@@ -121,11 +121,13 @@ async def ranking_actions(turn: Turn, ranking: RankingPage) -> dict[int, SiteAct
     return await turn.services.action_figures.by_site([line.site_id for line in ranking.lines])
 
 
-async def _action_rows(turn: Turn, period: str | None) -> list[list[object]]:
-    """The export's 整改 sheet: the actions created in the period (all of them for ``all``)."""
+async def _action_rows(turn: Turn, period: str | None) -> list[list[object]] | None:
+    """The export's 整改 sheet: the actions created in the period (all of them for ``all``); None
+    when there are none, and the sheet is left out (as the plans' sheet is)."""
     _, start, end = turn.services.reports.export_period(period)
     words = turn.label("reports.xlsx_action_words").split("|")
-    return await turn.services.action_figures.export_rows(turn.caller, start, end, words, turn.caller.lang)
+    rows = await turn.services.action_figures.export_rows(turn.caller, start, end, words, turn.caller.lang)
+    return rows or None
 
 
 # -- /summary and its buttons -------------------------------------------------------------------
@@ -406,7 +408,7 @@ async def send_export(turn: Turn, period: str | None) -> None:
     flow.export_period(period)  # a bad period is refused before any work
     headers = {
         sheet: turn.label(f"reports.xlsx_{sheet}").split("|")
-        for sheet in ("inspections", "answers", "categories", "duties", "answer_names", "duty_status", "actions")
+        for sheet in ("inspections", "answers", "categories", "duties", "answer_names", "duty_status")
     }
     async with showing_progress(turn, ChatAction.UPLOAD_DOCUMENT):
         await _write_and_send_export(turn, period, headers)
@@ -420,6 +422,8 @@ async def _write_and_send_export(turn: Turn, period: str | None, headers: dict[s
         if plan_rows is not None:
             headers["plans"] = turn.label("plans.xlsx_plans").split("|")
         action_rows = await _action_rows(turn, period)
+        if action_rows is not None:
+            headers["actions"] = turn.label("reports.xlsx_actions").split("|")
         label = await flow.export(turn.caller, period, turn.caller.lang, headers, target, plan_rows, action_rows)
         stamp = datetime.now(turn.services.settings.tz).strftime("%Y%m%d")
         filename = f"dudao-{'all' if label == 'all' else label}-{stamp}.xlsx"
