@@ -14,6 +14,7 @@ BENCHMARKS: dict[str, str] = {
     "update_cost": "bench.update_cost",
     "crowd": "bench.crowd",
     "summary": "bench.summary_scale",
+    "actions": "bench.actions_scale",
     "fanout": "bench.fanout",
     "mixed": "bench.mixed",
 }

@@ -25,6 +25,7 @@ from bot.flows.people.manage import PeopleFlow
 from bot.flows.people.sites import SitesFlow
 from bot.flows.plans.engine import PlanEngine
 from bot.flows.plans.manage import PlanFlow
+from bot.flows.reports.actions import ActionFigureFlow
 from bot.flows.reports.digest import DigestFlow
 from bot.flows.reports.views import ReportFlow
 from bot.flows.schedule import WorkCalendar
@@ -33,6 +34,7 @@ from bot.rate_limits import broadcasting
 from config.settings import Settings
 from rubric.registry import RubricRegistry
 from storage.action_extensions import ExtensionRepository
+from storage.action_figures import ActionFigureRepository
 from storage.action_messages import ActionMessageRepository
 from storage.actions import ActionRepository
 from storage.db import Database
@@ -71,6 +73,7 @@ class Services:
     action_messages: ActionMessageRepository = field(init=False)
     reports: ReportFlow = field(init=False)
     digests: DigestFlow = field(init=False)
+    action_figures: ActionFigureFlow = field(init=False)
     audit: Audit = field(init=False)
     people: PeopleFlow = field(init=False)
     site_admin: SitesFlow = field(init=False)
@@ -140,6 +143,9 @@ class Services:
         report_repo = ReportRepository(self.db)
         self.reports = ReportFlow(report_repo, self.sites, self.rubrics, self.files, self.clock, self.settings)
         self.digests = DigestFlow(self.reports, report_repo, self.users, self.clock, self.settings)
+        self.action_figures = ActionFigureFlow(
+            ActionFigureRepository(self.db), self.reports, self.rubrics, self.clock, self.settings.tz
+        )
         self.audit = Audit(AuditRepository(self.db), self.clock, self.settings.tz)
         people_repo = PeopleRepository(self.db)
         self.people = PeopleFlow(

@@ -190,24 +190,30 @@ class ActionRepository:
         return [_action(row) for row in rows]
 
     async def listed(
-        self, site_ids: Sequence[int] | None, statuses: Sequence[str], due_before: str | None = None
+        self,
+        site_ids: Sequence[int] | None,
+        statuses: Sequence[str],
+        due_before: str | None = None,
+        page: tuple[int, int] | None = None,
     ) -> list[ActionRow]:
         """Actions of ``site_ids`` (None: every site) in ``statuses``, the most urgent first; with
-        ``due_before`` (a local date) only those whose due date has passed it."""
-        where = [f"a.status IN ({','.join('?' * len(statuses))})"]
-        params: list[object] = list(statuses)
-        if site_ids is not None:
-            if not site_ids:
-                return []
-            where.append(f"a.site_id IN ({','.join('?' * len(site_ids))})")
-            params.extend(site_ids)
-        if due_before is not None:
-            where.append("a.due_date < ?")
-            params.append(due_before)
+        ``due_before`` (a local date) only those whose due date has passed it; ``page`` = (offset,
+        size) for one page of them."""
+        if site_ids is not None and not site_ids:
+            return []
+        where, params = _listed_where(site_ids, statuses, due_before)
+        limit = " LIMIT ? OFFSET ?" if page else ""
         rows = await self._db.fetchall(
-            f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY a.due_date, s.name, a.id", params
+            f"{_SELECT} WHERE {where} ORDER BY a.due_date, s.name, a.id{limit}",
+            [*params, *((page[1], page[0]) if page else ())],
         )
         return [_action(row) for row in rows]
+
+    async def count_listed(self, site_ids: Sequence[int] | None, statuses: Sequence[str]) -> int:
+        if site_ids is not None and not site_ids:
+            return 0
+        where, params = _listed_where(site_ids, statuses, None)
+        return int(await self._db.fetchval(f"SELECT COUNT(*) FROM actions a WHERE {where}", params))
 
     async def events(self, action_id: int) -> list[ActionEvent]:
         rows = await self._db.fetchall(
@@ -382,6 +388,20 @@ class ActionRepository:
             return True
 
         return await self._db.transaction(work)
+
+
+def _listed_where(
+    site_ids: Sequence[int] | None, statuses: Sequence[str], due_before: str | None
+) -> tuple[str, list[object]]:
+    where = [f"a.status IN ({','.join('?' * len(statuses))})"]
+    params: list[object] = list(statuses)
+    if site_ids is not None:
+        where.append(f"a.site_id IN ({','.join('?' * len(site_ids))})")
+        params.extend(site_ids)
+    if due_before is not None:
+        where.append("a.due_date < ?")
+        params.append(due_before)
+    return " AND ".join(where), params
 
 
 def _action(row: Row) -> ActionRow:

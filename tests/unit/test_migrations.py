@@ -149,7 +149,7 @@ def test_0014_keeps_the_alerts_and_their_recipients(tmp_path, monkeypatch):
            INSERT INTO action_recipients (alert_id, chat_id, message) VALUES (7, 5, 'k');"""
     )
     conn.close()
-    monkeypatch.setattr(migrate, "available_migrations", lambda: every)
+    monkeypatch.setattr(migrate, "available_migrations", lambda: every[:14])
     assert [m.version for m in migrate.migrate(path)] == [14]
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA foreign_keys=ON")

@@ -78,6 +78,14 @@ class ActionCard:
 
 
 @dataclass(frozen=True)
+class LivePage:
+    lines: tuple[ActionLine, ...]
+    index: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True)
 class Powers:
     submit: bool
     verify: bool
@@ -92,10 +100,15 @@ class ActionFlow:
     clock: Clock
     tz: ZoneInfo
 
-    async def live(self, caller: Caller) -> list[ActionLine]:
-        """Open and submitted actions of the caller's sites, the most urgent first."""
-        rows = await self.repo.listed(await self._site_ids(caller), [status.value for status in LIVE])
-        return [self.line_of(row) for row in rows]
+    async def live_page(self, caller: Caller, index: int, size: int) -> LivePage:
+        """One page of the open and submitted actions of the caller's sites, the most urgent first, cut
+        in the database: a company's 100,000 actions are never all read."""
+        site_ids, statuses = await self._site_ids(caller), [status.value for status in LIVE]
+        total = await self.repo.count_listed(site_ids, statuses)
+        pages = max(1, -(-total // size))
+        index = min(max(index, 0), pages - 1)
+        rows = await self.repo.listed(site_ids, statuses, page=(index * size, size)) if total else []
+        return LivePage(tuple(self.line_of(row) for row in rows), index, pages, total)
 
     async def card(self, caller: Caller, action_id: int) -> ActionCard:
         row = await self.visible(caller, action_id)

@@ -13,8 +13,10 @@ import io
 import logging
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
+from bot.flows.reports.actions import ActionItem
 from bot.flows.reports.views import InspectionReport
 from bot.i18n import environment
 from config.settings import LANGUAGES
@@ -28,15 +30,22 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 PDF_TIMEOUT = 90.0
 
 
-def render_inspection_html(report: InspectionReport, lang: str, files: FileStore) -> str:
-    """Blocking (reads and scales photos): call it in a worker thread."""
+def render_inspection_html(
+    report: InspectionReport, lang: str, files: FileStore, actions: Sequence[ActionItem] = ()
+) -> str:
+    """Blocking (reads and scales photos): call it in a worker thread. ``actions``: the inspection's
+    corrective actions, listed in a section of their own."""
     lang = lang if lang in LANGUAGES else "zh-hans"
     images: dict[int, str | None] = {}
     for view in (*report.findings, *(c for s in report.sections for cat in s.categories for c in cat.clauses)):
         for photo in view.photos:
             if photo.id not in images:
                 images[photo.id] = embedded_photo(files, photo.sha256)
-    return environment(lang).get_template("report/inspection.html.j2").render(r=report, images=images)
+    return (
+        environment(lang)
+        .get_template("report/inspection.html.j2")
+        .render(r=report, images=images, actions=tuple(actions))
+    )
 
 
 def embedded_photo(files: FileStore, sha256: str | None) -> str | None:

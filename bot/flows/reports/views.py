@@ -660,10 +660,11 @@ class ReportFlow:
             evidence=await self.repo.evidence(head.id),
         )
 
-    async def render_report(self, report: InspectionReport, lang: str) -> str:
+    async def render_report(self, report: InspectionReport, lang: str, actions: Sequence[Any] = ()) -> str:
+        """``actions``: the inspection's corrective actions (bot.flows.reports.actions.ActionItem)."""
         from bot.flows.reports.html import render_inspection_html
 
-        return await asyncio.to_thread(render_inspection_html, report, lang, self.files)
+        return await asyncio.to_thread(render_inspection_html, report, lang, self.files, actions)
 
     async def report_pdf(self, html: str, workdir: Path) -> bytes | None:
         """The report as PDF through headless Chromium; None when it is off, missing or fails."""
@@ -690,6 +691,7 @@ class ReportFlow:
         headers: dict[str, list[str]],
         target: Path,
         plan_rows: Sequence[Sequence[Any]] | None = None,
+        action_rows: Sequence[Sequence[Any]] | None = None,
     ) -> str:
         """Write the workbook to ``target``; returns the period label."""
         from bot.flows.reports.xlsx import write_workbook
@@ -712,6 +714,7 @@ class ReportFlow:
             lambda rule_id: self.duty_title(rule_id, lang),
             iso(self.clock.now()),
             plan_rows,
+            action_rows,
         )
         return label
 

@@ -35,6 +35,7 @@ WIDTHS: dict[str, tuple[int, ...]] = {
     "categories": (10, 22, 18, 8, 10, 24, 10, 10, 10),
     "duties": (22, 40, 14, 18, 12, 18),
     "plans": (22, 12, 12, 12, 14, 12, 12, 12, 12, 10, 10, 24),  # inspection plans (bot/flows/plans)
+    "actions": (22, 12, 50, 10, 10, 10, 8, 12, 12, 10, 10),  # corrective actions (整改)
 }
 MAX_ROWS = 1_048_575  # Excel's limit less the header row: more answers continue on another sheet
 _HEADER_FONT = Font(bold=True)
@@ -54,6 +55,7 @@ def write_workbook(
     duty_title: Callable[[str], str] = str,
     now: str = "",
     plan_rows: Sequence[Sequence[Any]] | None = None,
+    action_rows: Sequence[Sequence[Any]] | None = None,
 ) -> None:
     """``headers[sheet]`` is [sheet title, column headers...]; ``headers["answer_names"]`` names ok/partial/fail/na."""
     from rubric.script import to_traditional
@@ -82,6 +84,8 @@ def write_workbook(
         _sheet(book, "duties", headers, _duty_rows(reader.duties(scope, start, end), tz, duty_title, statuses, now))
         if plan_rows is not None:  # 督导计划: the visits and their outcomes, computed by the caller
             _sheet(book, "plans", headers, plan_rows)
+        if action_rows is not None:  # 整改: corrective actions of the period (bot/flows/reports/actions.py)
+            _sheet(book, "actions", headers, action_rows)
         book.save(target)
     finally:
         reader.close()

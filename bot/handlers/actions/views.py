@@ -13,7 +13,6 @@ from telegram import InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flows.actions.views import SEEING_ROLES, ActionLine
-from bot.flows.paging import MESSAGE_BUDGET, paginate, utf16_len
 from bot.handlers.actions import extend, loop, notices
 from bot.handlers.actions.loop import card_keyboard
 from bot.handlers.base import ID, PAGE, Turn, guarded
@@ -23,30 +22,27 @@ ACTION_VIEWERS = frozenset(SEEING_ROLES)
 
 
 async def show_list(turn: Turn, page: int = 0) -> None:
-    lines = await turn.services.actions.live(turn.caller)
-    if not lines:
+    """Ten lines a page, cut in the database; each line is short (a site's name, a clause code), so ten
+    always fit in a message."""
+    found = await turn.services.actions.live_page(turn.caller, page, LINES_PER_PAGE)
+    if not found.total:
         await turn.edit("actions.empty")
         return
-
-    def fits(chunk: object) -> bool:
-        return utf16_len(turn.text("actions.list", lines=chunk, page=0, pages=99, total=len(lines))) <= MESSAGE_BUDGET
-
-    found = paginate(lines, page, fits, LINES_PER_PAGE)
-    rows = [[Button(turn.label("actions.btn_open", line=line), callback_data=f"ao:{line.id}")] for line in found.items]
+    rows = [[Button(turn.label("actions.btn_open", line=line), callback_data=f"ao:{line.id}")] for line in found.lines]
     nav = []
     if found.index > 0:
         nav.append(Button("◀", callback_data=f"al:{found.index - 1}"))
-    if found.index < found.count - 1:
+    if found.index < found.pages - 1:
         nav.append(Button("▶", callback_data=f"al:{found.index + 1}"))
     if nav:
         rows.append(nav)
     await turn.edit(
         "actions.list",
         InlineKeyboardMarkup(rows),
-        lines=found.items,
+        lines=found.lines,
         page=found.index,
-        pages=found.count,
-        total=len(lines),
+        pages=found.pages,
+        total=found.total,
     )
 
 

@@ -26,6 +26,7 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler, Com
 
 from bot.flows.access import Role
 from bot.flows.plans.manage import PlanFigures
+from bot.flows.reports.actions import SiteActions
 from bot.flows.reports.digest import Digest
 from bot.flows.reports.periods import Quarter
 from bot.flows.reports.views import SITE_MATCHES, RankingPage, ReportRefusedError, SitePage, Summary, WeakPage
@@ -112,6 +113,23 @@ async def _plan_rows(turn: Turn, period: str | None) -> list[list[object]] | Non
     return rows or None
 
 
+# -- corrective actions (bot/flows/reports/actions.py): figures beside the reports' own -------------
+
+
+async def ranking_actions(turn: Turn, ranking: RankingPage) -> dict[int, SiteActions]:
+    """Open and overdue actions of the sites on this page (the ranking only lists visible sites)."""
+    return await turn.services.action_figures.by_site([line.site_id for line in ranking.lines])
+
+
+async def _action_rows(turn: Turn, period: str | None) -> list[list[object]] | None:
+    """The export's 整改 sheet: the actions created in the period (all of them for ``all``); None
+    when there are none, and the sheet is left out (as the plans' sheet is)."""
+    _, start, end = turn.services.reports.export_period(period)
+    words = turn.label("reports.xlsx_action_words").split("|")
+    rows = await turn.services.action_figures.export_rows(turn.caller, start, end, words, turn.caller.lang)
+    return rows or None
+
+
 # -- /summary and its buttons -------------------------------------------------------------------
 
 
@@ -150,7 +168,8 @@ async def summary_command(turn: Turn) -> None:
     flow = turn.services.reports
     summary = await flow.summary(turn.caller, flow.quarter(_argument(turn)))
     plan = await plan_figures(turn, summary.quarter)
-    await turn.say("reports.summary", markup=summary_keyboard(turn, summary), s=summary, plan=plan)
+    actions = await turn.services.action_figures.quarter(turn.caller, summary.quarter)
+    await turn.say("reports.summary", markup=summary_keyboard(turn, summary), s=summary, plan=plan, actions=actions)
 
 
 @guarded(MANAGERS)
@@ -158,8 +177,9 @@ async def on_summary(turn: Turn) -> None:
     quarter = _quarter(turn, _parts(turn)[1])
     summary = await turn.services.reports.summary(turn.caller, quarter)
     plan = await plan_figures(turn, quarter)
+    actions = await turn.services.action_figures.quarter(turn.caller, quarter)
     await turn.answer()
-    await turn.edit("reports.summary", markup=summary_keyboard(turn, summary), s=summary, plan=plan)
+    await turn.edit("reports.summary", markup=summary_keyboard(turn, summary), s=summary, plan=plan, actions=actions)
 
 
 @guarded(MANAGERS)
@@ -194,7 +214,8 @@ async def ranking_command(turn: Turn) -> None:
     flow = turn.services.reports
     ranking = await flow.ranking(turn.caller, flow.quarter(_argument(turn)), 0)
     plan = await plan_figures(turn, ranking.quarter)
-    await turn.say("reports.ranking", markup=ranking_keyboard(turn, ranking), r=ranking, plan=plan)
+    actions = await ranking_actions(turn, ranking)
+    await turn.say("reports.ranking", markup=ranking_keyboard(turn, ranking), r=ranking, plan=plan, actions=actions)
 
 
 @guarded(MANAGERS)
@@ -202,11 +223,13 @@ async def on_ranking(turn: Turn) -> None:
     _, code, page = _parts(turn)
     ranking = await turn.services.reports.ranking(turn.caller, _quarter(turn, code), int(page))
     plan = await plan_figures(turn, ranking.quarter)
+    actions = await ranking_actions(turn, ranking)
     await turn.answer()
+    markup = ranking_keyboard(turn, ranking)
     if not _on_summary(turn):
-        await turn.edit("reports.ranking", markup=ranking_keyboard(turn, ranking), r=ranking, plan=plan)
+        await turn.edit("reports.ranking", markup=markup, r=ranking, plan=plan, actions=actions)
     else:
-        await turn.say("reports.ranking", markup=ranking_keyboard(turn, ranking), r=ranking, plan=plan)
+        await turn.say("reports.ranking", markup=markup, r=ranking, plan=plan, actions=actions)
 
 
 # -- /weak --------------------------------------------------------------------------------------
@@ -290,7 +313,9 @@ async def send_site_view(turn: Turn, site_id: int) -> None:
     if view.latest is not None:
         markup = report_button(turn.services.texts, turn.caller.lang, view.latest.id)
     plan = await turn.services.plans.site_figures(turn.caller, site_id)
-    await say_long(turn, turn.text("reports.site_view", v=view, plan=plan), None if view.scored_trend else markup)
+    actions = await turn.services.action_figures.of_site(site_id)  # site_view checked it is visible
+    text = turn.text("reports.site_view", v=view, plan=plan, actions=actions)
+    await say_long(turn, text, None if view.scored_trend else markup)
     if view.scored_trend:
         await turn.context.bot.send_chat_action(turn.chat_id, ChatAction.UPLOAD_PHOTO)
         png = await flow.trend_png(
@@ -352,7 +377,8 @@ async def send_report(turn: Turn, inspection_id: int) -> None:
     report = await flow.inspection_report(turn.caller, inspection_id)
     bot, chat = turn.context.bot, turn.chat_id
     async with showing_progress(turn, ChatAction.UPLOAD_DOCUMENT):
-        html = await flow.render_report(report, turn.caller.lang)
+        actions = await turn.services.action_figures.of_inspection(report.head.id)
+        html = await flow.render_report(report, turn.caller.lang, actions)
         day = report.submitted_local[:10]
         name = f"{_file_safe(report.head.site_name)}-{day}-{report.head.id}"
         caption = turn.text("reports.report_caption", head=report.head)
@@ -395,7 +421,10 @@ async def _write_and_send_export(turn: Turn, period: str | None, headers: dict[s
         plan_rows = await _plan_rows(turn, period)
         if plan_rows is not None:
             headers["plans"] = turn.label("plans.xlsx_plans").split("|")
-        label = await flow.export(turn.caller, period, turn.caller.lang, headers, target, plan_rows)
+        action_rows = await _action_rows(turn, period)
+        if action_rows is not None:
+            headers["actions"] = turn.label("reports.xlsx_actions").split("|")
+        label = await flow.export(turn.caller, period, turn.caller.lang, headers, target, plan_rows, action_rows)
         stamp = datetime.now(turn.services.settings.tz).strftime("%Y%m%d")
         filename = f"dudao-{'all' if label == 'all' else label}-{stamp}.xlsx"
         with target.open("rb") as handle:
@@ -415,7 +444,8 @@ async def send_due_digests(app: Application) -> int:
         admin = person.id in svc.settings.admin_ids or any(grant.role == "admin" for grant in person.roles)
         week = digest.week
         plan = await svc.plans.digest_figures(person.id, admin, week.first_day, week.last_day)
-        text = svc.texts.render(lang, "reports.digest", d=digest, plan=plan)
+        actions = await svc.action_figures.overdue_for(person.id, admin)
+        text = svc.texts.render(lang, "reports.digest", d=digest, plan=plan, actions=actions)
         ok = True
         for piece in split_message(text):
             ok = await svc.send_safely(app.bot, person.id, piece) and ok

@@ -7,9 +7,10 @@ The HTML inspection report (``report/inspection.html.j2``) is a whole document r
 """
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from bot.flows.reports.actions import ActionFigures, ActionItem, OverdueActions, SiteActions
 from bot.flows.reports.digest import Digest
 from bot.flows.reports.periods import DigestWeek, Quarter
 from bot.flows.reports.views import (
@@ -207,6 +208,20 @@ DIGEST_ONE = replace(DIGEST, inspections=1, findings=1, lines=DIGEST.lines[:1], 
 DIGEST_ONE_MORE = replace(DIGEST, inspections=4, findings=1)
 DIGEST_EMPTY = replace(DIGEST, inspections=0, findings=0, lines=(), overdue=())
 
+# Corrective actions in the figures (bot/flows/reports/actions.py).
+ACTIONS = ActionFigures(due=12, closed=9, on_time=7, median_days=4.5, repeats=2, open=5, overdue=2)
+ACTIONS_NONE_DUE = ActionFigures(due=0, closed=0, on_time=0, median_days=None, repeats=0, open=1, overdue=0)
+ACTIONS_ONE = ActionFigures(due=1, closed=1, on_time=1, median_days=3.0, repeats=1, open=1, overdue=1)
+
+
+def _overdue_item(site: str, code: str, days: int) -> ActionItem:
+    return ActionItem(1, site, code, "", "fail", "serious", "open", 1, date(2026, 11, 1), None, days, False)
+
+
+OVERDUE = OverdueActions(7, (_overdue_item("阳光花园", "一(一)2", 28), _overdue_item("翠湖天地", "二(一)4", 1)))
+OVERDUE_ONE = OverdueActions(1, (_overdue_item("阳光花园", "一(一)2", 3),))
+
+
 SAMPLES: dict[str, list[dict]] = {
     "pct": [{"value": 86.4}, {"value": None}],
     "change": [{"value": 3.5}, {"value": -4.2}, {"value": 0.0}, {"value": None}],
@@ -223,7 +238,7 @@ SAMPLES: dict[str, list[dict]] = {
     "incomplete_mark": [{"flag": 1}, {"flag": 0}],
     "coverage": [{"head": HEAD_COVERED}, {"head": HEAD_INCOMPLETE}],
     "answer_name": [{"answer": answer} for answer in Answer],
-    "summary": [{"s": SUMMARY}, {"s": SUMMARY_PAST}, {"s": SUMMARY_EMPTY}],
+    "summary": [{"s": SUMMARY}, {"s": SUMMARY_PAST}, {"s": SUMMARY_EMPTY}, {"s": SUMMARY, "actions": ACTIONS}],
     "btn_ranking": [{}],
     "btn_weak": [{}],
     "btn_pending": [{"count": 2}],
@@ -235,7 +250,12 @@ SAMPLES: dict[str, list[dict]] = {
     "btn_report": [{}],
     "btn_site": [{"line": RANKING.lines[0]}],
     "pending": [{"p": PENDING}, {"p": PENDING_PAGED}, {"p": PENDING_NONE}],
-    "ranking": [{"r": RANKING}, {"r": RANKING_ONE}, {"r": RANKING_EMPTY}],
+    "ranking": [
+        {"r": RANKING},
+        {"r": RANKING_ONE},
+        {"r": RANKING_EMPTY},
+        {"r": RANKING, "actions": {RANKING.lines[0].site_id: SiteActions(2, 1)}},
+    ],
     "weak": [{"w": WEAK}, {"w": WEAK_CATEGORY}, {"w": WEAK_EMPTY}],
     "site_pick": [
         {"p": SitePage((SUNSHINE,) * 10, page=0, pages=2, total=14)},
@@ -243,7 +263,13 @@ SAMPLES: dict[str, list[dict]] = {
     ],
     "no_site_match": [{"query": "阳光<花园>"}],
     "site_choices": [{"query": "花园", "count": 3}, {"query": "翠湖", "count": 1}],
-    "site_view": [{"v": SITE_VIEW}, {"v": SITE_VIEW_ONE_EACH}, {"v": SITE_VIEW_INCOMPLETE}, {"v": SITE_VIEW_NONE}],
+    "site_view": [
+        {"v": SITE_VIEW},
+        {"v": SITE_VIEW_ONE_EACH},
+        {"v": SITE_VIEW_INCOMPLETE},
+        {"v": SITE_VIEW_NONE},
+        {"v": SITE_VIEW, "actions": SiteActions(3, 1)},
+    ],
     "trend_line": [{"v": SITE_VIEW}, {"v": SITE_VIEW_INCOMPLETE}, {"v": SITE_VIEW_NONE}],
     "chart_title": [{"name": "阳光花园"}],
     "chart_no_data": [{}],
@@ -266,5 +292,18 @@ SAMPLES: dict[str, list[dict]] = {
     "not_submitted": [{"id": 43, "site": "翠湖天地"}],
     "bad_id": [{"text": "十二"}],
     "export_failed": [{}],
-    "digest": [{"d": DIGEST}, {"d": DIGEST_ONE}, {"d": DIGEST_ONE_MORE}, {"d": DIGEST_EMPTY}],
+    "digest": [
+        {"d": DIGEST},
+        {"d": DIGEST_ONE},
+        {"d": DIGEST_ONE_MORE},
+        {"d": DIGEST_EMPTY},
+        {"d": DIGEST, "actions": OVERDUE},
+    ],
+    "days": [{"value": 4.5}, {"value": 3.0}, {"value": None}],
+    "summary_actions": [{"a": ACTIONS}, {"a": ACTIONS_NONE_DUE}, {"a": ACTIONS_ONE}],
+    "rank_actions": [{"c": SiteActions(3, 1)}, {"c": SiteActions(1, 0)}],
+    "site_actions": [{"c": SiteActions(3, 1)}, {"c": SiteActions(1, 0)}, {"c": SiteActions(0, 0)}],
+    "digest_actions": [{"o": OVERDUE}, {"o": OVERDUE_ONE}],
+    "xlsx_actions": [{}],
+    "xlsx_action_words": [{}],
 }
