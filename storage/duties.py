@@ -3,6 +3,7 @@ managers are told in their daily digest, and files waiting to be filed under a d
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -678,14 +679,18 @@ class DutyRepository:
         return [_outbox(row) for row in rows]
 
     async def claim(self, outbox_id: int, now: str) -> bool:
-        """Only one sender ever gets a row: pending -> sending, atomically."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+        """Only one sender ever gets a row: pending -> sending, atomically (one trip: a fan-out claims
+        thousands, and a multi-trip write would hold the write lock against taps for each)."""
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 """UPDATE duty_outbox SET status = 'sending', claimed_at = ?, attempts = attempts + 1
                    WHERE id = ? AND status = 'pending'""",
                 (now, outbox_id),
             )
-        return cursor.rowcount == 1
+            return cursor.rowcount == 1
+
+        return await self._db.transaction(work)
 
     async def finish(
         self, outbox_id: int, status: str, now: str, message_id: int | None = None, error: str | None = None

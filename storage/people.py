@@ -5,6 +5,7 @@ bulk imports and the audit log. Every change is written in one transaction with 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,11 +149,16 @@ _INVITATIONS = f"""
     FROM invitations i LEFT JOIN sites s ON s.id = i.site_id LEFT JOIN users u ON u.id = i.created_by"""
 
 
+_AUDIT = "INSERT INTO audit_log (at, actor_id, action, target, detail) VALUES (?, ?, ?, ?, ?)"
+
+
 async def write_audit(conn: aiosqlite.Connection, entry: AuditEntry, at: str) -> None:
-    await conn.execute(
-        "INSERT INTO audit_log (at, actor_id, action, target, detail) VALUES (?, ?, ?, ?, ?)",
-        (at, entry.actor_id, entry.action, entry.target, entry.detail_text()),
-    )
+    await conn.execute(_AUDIT, (at, entry.actor_id, entry.action, entry.target, entry.detail_text()))
+
+
+def write_audit_sync(conn: sqlite3.Connection, entry: AuditEntry, at: str) -> None:
+    """The same, inside a one-trip ``Database.transaction``."""
+    conn.execute(_AUDIT, (at, entry.actor_id, entry.action, entry.target, entry.detail_text()))
 
 
 async def _import_plan(

@@ -3,12 +3,13 @@ managers, and the plan rows of the duty engine's outbox (``storage/migrations/00
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from storage.db import Database, Row
-from storage.people import AuditEntry, write_audit
+from storage.people import AuditEntry, write_audit, write_audit_sync
 from storage.users import display_name_sql
 
 _NAME = display_name_sql()
@@ -186,10 +187,11 @@ class PlanRepository:
     async def create_visits(self, visits: Sequence[tuple[NewVisit, AuditEntry | None]], now: str) -> int:
         """Insert visits (each once: unique per site and first day) with the watch rule's audit entries,
         in one transaction. Returns how many were new."""
-        created = 0
-        async with self._db.write() as conn:
+
+        def work(conn: sqlite3.Connection) -> int:
+            created = 0
             for visit, audit in visits:
-                cursor = await conn.execute(
+                cursor = conn.execute(
                     """INSERT OR IGNORE INTO plan_visits (site_id, period, frequency, period_start, period_end,
                            due_date, closes_on, inspector_id, on_watch, created_at)
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -209,8 +211,12 @@ class PlanRepository:
                 if cursor.rowcount == 1:
                     created += 1
                     if audit is not None:
-                        await write_audit(conn, audit, now)
-        return created
+                        write_audit_sync(conn, audit, now)
+            return created
+
+        # One trip: a quarter's first tick creates a visit per site, and a write() holding the lock
+        # over a trip per site kept every tap's answer waiting behind it (bench crowd).
+        return await self._db.transaction(work)
 
     async def visit(self, visit_id: int) -> VisitRow | None:
         row = await self._db.fetchone(_VISIT_SELECT + " WHERE v.id = ?", (visit_id,))
@@ -292,21 +298,24 @@ class PlanRepository:
     async def plan_nudges(self, nudges: Sequence[tuple[int, Sequence[int]]], now: str) -> int:
         """Each visit's nudge (``nudged_at`` and its outbox rows together), in one transaction; a visit
         nudged already (another tick) is left as it is. Returns how many were planned."""
-        planned = 0
-        async with self._db.write() as conn:
+
+        def work(conn: sqlite3.Connection) -> int:
+            planned = 0
             for visit_id, chats in nudges:
-                cursor = await conn.execute(
+                cursor = conn.execute(
                     "UPDATE plan_visits SET nudged_at = ? WHERE id = ? AND nudged_at IS NULL", (now, visit_id)
                 )
                 if cursor.rowcount != 1:
                     continue
                 planned += 1
-                await conn.executemany(
+                conn.executemany(
                     """INSERT OR IGNORE INTO duty_outbox (key, visit_id, kind, chat_id, created_at)
                        VALUES (?, ?, 'plan_nudge', ?, ?)""",
                     [(f"plan_nudge:{visit_id}:{chat}", visit_id, chat, now) for chat in chats],
                 )
-        return planned
+            return planned
+
+        return await self._db.transaction(work)
 
     async def plan_week(self, chats: Sequence[int], monday: date, now: str) -> int:
         """The week's list for each of ``chats`` (once per chat and week, whatever happens)."""
@@ -323,10 +332,11 @@ class PlanRepository:
         """Visits whose window is over, each (id, managers to tell, archived): settled, and a missed one
         (managers given) a fact for each of them, in one transaction; a visit another tick settled is
         left as it is. Returns how many missed visits were escalated."""
-        escalated = 0
-        async with self._db.write() as conn:
+
+        def work(conn: sqlite3.Connection) -> int:
+            escalated = 0
             for visit_id, managers, archived in visits:
-                cursor = await conn.execute(
+                cursor = conn.execute(
                     """UPDATE plan_visits SET closed_at = ?, escalated_at = CASE WHEN ? THEN ? END, archived = ?
                        WHERE id = ? AND closed_at IS NULL""",
                     (now, int(bool(managers)), now, int(archived), visit_id),
@@ -334,12 +344,14 @@ class PlanRepository:
                 if cursor.rowcount != 1 or not managers:
                     continue
                 escalated += 1
-                await conn.executemany(
+                conn.executemany(
                     """INSERT OR IGNORE INTO plan_alerts (visit_id, chat_id, kind, created_at)
                        VALUES (?, ?, 'missed', ?)""",
                     [(visit_id, chat, now) for chat in managers],
                 )
-        return escalated
+            return escalated
+
+        return await self._db.transaction(work)
 
     # -- the managers' missed-visit message --------------------------------------------------------
 

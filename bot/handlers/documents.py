@@ -4,6 +4,7 @@ Chromium is installed and ``[reports] pdf`` is on."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from telegram.constants import ChatAction
@@ -23,10 +24,14 @@ def work_dir(turn: Turn) -> Path:
     return folder
 
 
-async def send_html_and_pdf(turn: Turn, html: str, name: str, caption: str, pdf_caption: str) -> None:
-    """The press is answered first (this takes seconds); "sending a file…" shows meanwhile."""
+async def send_html_and_pdf(
+    turn: Turn, render: Callable[[], Awaitable[str]], name: str, caption: str, pdf_caption: str
+) -> None:
+    """``render`` makes the HTML. The press is answered first (rendering and printing take seconds);
+    "sending a file…" shows meanwhile."""
     bot, chat = turn.context.bot, turn.chat_id
     async with showing_progress(turn, ChatAction.UPLOAD_DOCUMENT):
+        html = await render()
         await bot.send_document(chat, html.encode("utf-8"), filename=f"{name}.html", caption=caption)
         if not turn.services.settings.reports.pdf:
             return

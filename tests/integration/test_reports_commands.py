@@ -261,7 +261,7 @@ async def test_report_button_for_the_inspector_and_managers(company_bot):
 async def test_report_also_as_pdf_when_chromium_is_there(company_bot):
     bot, company = company_bot
     svc = bot.services
-    svc.reports.settings = replace(svc.reports.settings, reports=ReportSettings(pdf=True))
+    svc.settings = replace(svc.settings, reports=ReportSettings(pdf=True))  # the documents read it there
     chief = bot.api.person(CHIEF, "Chief", language_code="en")
     await chief.send_command("report", str(company.latest("南山公馆").inspection_id))
     html_name, _ = document_of(bot.api, await chief.wait_reply())

@@ -666,14 +666,6 @@ class ReportFlow:
 
         return await asyncio.to_thread(render_inspection_html, report, lang, self.files, actions)
 
-    async def report_pdf(self, html: str, workdir: Path) -> bytes | None:
-        """The report as PDF through headless Chromium; None when it is off, missing or fails."""
-        if not self.settings.reports.pdf:
-            return None
-        from bot.flows.reports.html import html_to_pdf
-
-        return await html_to_pdf(html, workdir)
-
     # -- /export --------------------------------------------------------------------------------
 
     def export_period(self, text: str | None) -> tuple[str, str, str]:

@@ -60,10 +60,13 @@ async def on_print_notice(turn: Turn) -> None:
     inspection_id = int((turn.update.callback_query.data or "").split(":")[1])  # type: ignore[union-attr]
     svc = turn.services
     document = await notice_document(svc.actions, svc.action_messages, turn.caller, inspection_id)
-    html = await asyncio.to_thread(render_notice_html, document, turn.caller.lang)
     name = f"{file_safe(document.site_name)}-{inspection_id}"
     caption = turn.text("actions.notice_document_caption", document=document)
-    await send_html_and_pdf(turn, html, name, caption, caption)
+
+    async def render() -> str:
+        return await asyncio.to_thread(render_notice_html, document, turn.caller.lang)
+
+    await send_html_and_pdf(turn, render, name, caption, caption)
 
 
 def register(app: Application) -> None:

@@ -13,7 +13,6 @@ A quarter is written ``2026Q2``.
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime
@@ -31,9 +30,10 @@ from bot.flows.reports.digest import Digest
 from bot.flows.reports.periods import Quarter
 from bot.flows.reports.views import SITE_MATCHES, RankingPage, ReportRefusedError, SitePage, Summary, WeakPage
 from bot.handlers.base import ID, PAGE, Turn, guarded, showing_progress
+from bot.handlers.documents import file_safe, send_html_and_pdf, work_dir
 from bot.handlers.router import router_of
 from bot.i18n import Texts
-from bot.services import Services, app_services
+from bot.services import app_services
 from storage.users import UserRecord
 
 log = logging.getLogger(__name__)
@@ -375,18 +375,14 @@ async def on_report(turn: Turn) -> None:
 async def send_report(turn: Turn, inspection_id: int) -> None:
     flow = turn.services.reports
     report = await flow.inspection_report(turn.caller, inspection_id)
-    bot, chat = turn.context.bot, turn.chat_id
-    async with showing_progress(turn, ChatAction.UPLOAD_DOCUMENT):
+
+    async def render() -> str:
         actions = await turn.services.action_figures.of_inspection(report.head.id)
-        html = await flow.render_report(report, turn.caller.lang, actions)
-        day = report.submitted_local[:10]
-        name = f"{_file_safe(report.head.site_name)}-{day}-{report.head.id}"
-        caption = turn.text("reports.report_caption", head=report.head)
-        await bot.send_document(chat, html.encode("utf-8"), filename=f"{name}.html", caption=caption)
-        pdf = await flow.report_pdf(html, _work_dir(turn.services))
-        if pdf:
-            caption = turn.text("reports.report_pdf_caption", head=report.head)
-            await bot.send_document(chat, pdf, filename=f"{name}.pdf", caption=caption)
+        return await flow.render_report(report, turn.caller.lang, actions)
+
+    name = f"{file_safe(report.head.site_name)}-{report.submitted_local[:10]}-{report.head.id}"
+    caption = turn.text("reports.report_caption", head=report.head)
+    await send_html_and_pdf(turn, render, name, caption, turn.text("reports.report_pdf_caption", head=report.head))
 
 
 # -- /export ------------------------------------------------------------------------------------
@@ -416,7 +412,7 @@ async def send_export(turn: Turn, period: str | None) -> None:
 
 async def _write_and_send_export(turn: Turn, period: str | None, headers: dict[str, list[str]]) -> None:
     flow = turn.services.reports
-    with tempfile.TemporaryDirectory(dir=_work_dir(turn.services)) as folder:
+    with tempfile.TemporaryDirectory(dir=work_dir(turn)) as folder:
         target = Path(folder) / "export.xlsx"
         plan_rows = await _plan_rows(turn, period)
         if plan_rows is not None:
@@ -504,16 +500,6 @@ def _pager(page: int, pages: int, data) -> InlineKeyboardMarkup:
 
 def _pairs(items: Sequence) -> list[tuple]:
     return [(items[i], items[i + 1] if i + 1 < len(items) else None) for i in range(0, len(items), 2)]
-
-
-def _file_safe(name: str) -> str:
-    return re.sub(r'[\\/:*?"<>|\s]+', "_", name).strip("_")[:40] or "site"
-
-
-def _work_dir(services: Services) -> Path:
-    folder = services.settings.data_dir / "tmp"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @guarded(MANAGERS)
