@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from storage.actions import alert_sync
 from storage.db import Database, Row
 
 
@@ -59,13 +60,6 @@ def _event(
     )
 
 
-def _alert(conn: sqlite3.Connection, action_id: int, kind: str, extension_id: int, actor_id: int, now: str) -> None:
-    conn.execute(
-        "INSERT OR IGNORE INTO action_alerts (action_id, kind, round, actor_id, created_at) VALUES (?, ?, ?, ?, ?)",
-        (action_id, kind, extension_id, actor_id, now),
-    )
-
-
 class ExtensionRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -105,7 +99,7 @@ class ExtensionRepository:
                 return None
             extension_id = int(cursor.lastrowid or 0)
             _event(conn, action_id, now, requested_by, "extension_requested", extension_id, reason)
-            _alert(conn, action_id, "extension", extension_id, requested_by, now)
+            alert_sync(conn, action_id, "extension", extension_id, requested_by, now)
             conn.execute(
                 "DELETE FROM pending_inputs WHERE user_id = ? AND kind = ? AND substr(payload, 1, ?) = ?",
                 (requested_by, pending_kind, len(f"{action_id}|"), f"{action_id}|"),
@@ -140,7 +134,7 @@ class ExtensionRepository:
                 (decided_by, now, extension_id),
             )
             _event(conn, action_id, now, decided_by, "extended", extension_id, old_due)
-            _alert(conn, action_id, "extension_decided", extension_id, decided_by, now)
+            alert_sync(conn, action_id, "extension_decided", extension_id, decided_by, now)
             return True
 
         return await self._db.transaction(work)
@@ -160,7 +154,7 @@ class ExtensionRepository:
                 "SELECT action_id FROM action_extensions WHERE id = ?", (extension_id,)
             ).fetchone()
             _event(conn, action_id, now, decided_by, "extension_refused", extension_id, reason)
-            _alert(conn, action_id, "extension_decided", extension_id, decided_by, now)
+            alert_sync(conn, action_id, "extension_decided", extension_id, decided_by, now)
             conn.execute(
                 "DELETE FROM pending_inputs WHERE user_id = ? AND kind = ? AND substr(payload, 1, ?) = ?",
                 (decided_by, pending_kind, len(f"{extension_id}|"), f"{extension_id}|"),

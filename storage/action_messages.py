@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.action_extensions import ExtensionRepository, ExtensionRow
+from storage.actions import alert_sync
 from storage.db import Database
 
 
@@ -170,10 +171,7 @@ class ActionMessageRepository:
             )
             if cursor.rowcount != 1:
                 return False
-            conn.execute(
-                "INSERT OR IGNORE INTO action_alerts (action_id, kind, round, created_at) VALUES (?, 'overdue', ?, ?)",
-                (action_id, number, now),
-            )
+            alert_sync(conn, action_id, "overdue", number, None, now)
             return True
 
         return await self._db.transaction(work)

@@ -169,7 +169,10 @@ async def _alert(
     )
 
 
-def _alert_sync(conn: sqlite3.Connection, action_id: int, kind: str, round_: int, actor_id: int, now: str) -> None:
+def alert_sync(
+    conn: sqlite3.Connection, action_id: int, kind: str, round_: int, actor_id: int | None, now: str
+) -> None:
+    """:func:`_alert` inside a one-trip ``Database.transaction``."""
     conn.execute(
         """INSERT OR IGNORE INTO action_alerts (action_id, kind, round, actor_id, created_at)
            VALUES (?, ?, ?, ?, ?)""",
@@ -344,8 +347,8 @@ class ActionRepository:
             )
             if cursor.rowcount != 1:
                 return False
-            _event_sync(conn, action_id, now, actor_id, "submitted", round_)
-            _alert_sync(conn, action_id, "review", round_, actor_id, now)
+            event_sync(conn, action_id, now, actor_id, "submitted", round_)
+            alert_sync(conn, action_id, "review", round_, actor_id, now)
             _clear_pending_sync(conn, actor_id, pending_kind, action_id)
             return True
 
@@ -362,8 +365,8 @@ class ActionRepository:
             )
             if cursor.rowcount != 1:
                 return False
-            _event_sync(conn, action_id, now, actor_id, "closed", round_)
-            _alert_sync(conn, action_id, "closed", round_, actor_id, now)
+            event_sync(conn, action_id, now, actor_id, "closed", round_)
+            alert_sync(conn, action_id, "closed", round_, actor_id, now)
             return True
 
         return await self._db.transaction(work)
@@ -382,8 +385,8 @@ class ActionRepository:
             )
             if cursor.rowcount != 1:
                 return False
-            _event_sync(conn, action_id, now, actor_id, "returned", round_, reason)
-            _alert_sync(conn, action_id, "returned", round_, actor_id, now)
+            event_sync(conn, action_id, now, actor_id, "returned", round_, reason)
+            alert_sync(conn, action_id, "returned", round_, actor_id, now)
             _clear_pending_sync(conn, actor_id, pending_kind, action_id)
             return True
 
@@ -426,7 +429,7 @@ def _action(row: Row) -> ActionRow:
     )
 
 
-def _event_sync(
+def event_sync(
     conn: sqlite3.Connection,
     action_id: int,
     now: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from storage.actions import alert_sync, event_sync
 from storage.db import Database
 
 FIXED, NOT_FIXED, RECURRED, SKIPPED = "fixed", "not_fixed", "recurred", "skipped"
@@ -76,7 +77,7 @@ class RecheckRepository:
                     "UPDATE actions SET status = 'closed', closed_at = ?, updated_at = ? WHERE id = ?",
                     (now, now, action_id),
                 )
-                _record(conn, action_id, now, actor_id, "closed", round_, detail, alert="closed")
+                _record_and_tell(conn, action_id, now, actor_id, "closed", round_, detail, alert="closed")
             elif outcome == NOT_FIXED:
                 if status == "closed":  # the fix did not hold: the site has it again, next round
                     conn.execute(
@@ -84,22 +85,22 @@ class RecheckRepository:
                            found_again = found_again + 1, updated_at = ? WHERE id = ?""",
                         (now, action_id),
                     )
-                    _record(conn, action_id, now, actor_id, "reopened", round_ + 1, detail, alert="notice")
+                    _record_and_tell(conn, action_id, now, actor_id, "reopened", round_ + 1, detail, alert="notice")
                 else:
                     conn.execute(
                         "UPDATE actions SET found_again = found_again + 1, updated_at = ? WHERE id = ?",
                         (now, action_id),
                     )
-                    _record(conn, action_id, now, actor_id, "not_fixed", round_, detail)
+                    event_sync(conn, action_id, now, actor_id, "not_fixed", round_, detail)
             elif outcome == RECURRED:
                 if status != "closed":
                     raise _Stale
                 conn.execute(
                     "UPDATE actions SET found_again = found_again + 1, updated_at = ? WHERE id = ?", (now, action_id)
                 )
-                _record(conn, action_id, now, actor_id, "recurred", round_, detail)
+                event_sync(conn, action_id, now, actor_id, "recurred", round_, detail)
             else:
-                _record(
+                event_sync(
                     conn,
                     action_id,
                     now,
@@ -120,23 +121,8 @@ class _Stale(Exception):
     """Rolls the decision back: the outcome does not fit the action's state any more."""
 
 
-def _record(
-    conn: sqlite3.Connection,
-    action_id: int,
-    now: str,
-    actor_id: int,
-    event: str,
-    round_: int,
-    detail: str,
-    alert: str | None = None,
+def _record_and_tell(
+    conn: sqlite3.Connection, action_id: int, now: str, actor_id: int, event: str, round_: int, detail: str, alert: str
 ) -> None:
-    conn.execute(
-        """INSERT INTO action_events (action_id, at, actor_id, event, round, detail) VALUES (?, ?, ?, ?, ?, ?)""",
-        (action_id, now, actor_id, event, round_, detail),
-    )
-    if alert is not None:
-        conn.execute(
-            """INSERT OR IGNORE INTO action_alerts (action_id, kind, round, actor_id, created_at)
-               VALUES (?, ?, ?, ?, ?)""",
-            (action_id, alert, round_, actor_id, now),
-        )
+    event_sync(conn, action_id, now, actor_id, event, round_, detail)
+    alert_sync(conn, action_id, alert, round_, actor_id, now)
