@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from storage.actions import alert_sync
+from storage.action_history import alert_sync
 from storage.db import Database, Row
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.action_extensions import ExtensionRepository, ExtensionRow
-from storage.actions import alert_sync
+from storage.action_history import alert_sync
 from storage.db import Database
 
 

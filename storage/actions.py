@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.action_extensions import ExtensionRepository, ExtensionRow
+from storage.action_history import alert_sync, event_sync
 from storage.db import Database, Row
 
 
@@ -163,17 +164,6 @@ async def _alert(
 ) -> None:
     """Something to tell about an action, planned into messages by the engine's next tick."""
     await conn.execute(
-        """INSERT OR IGNORE INTO action_alerts (action_id, kind, round, actor_id, created_at)
-           VALUES (?, ?, ?, ?, ?)""",
-        (action_id, kind, round_, actor_id, now),
-    )
-
-
-def alert_sync(
-    conn: sqlite3.Connection, action_id: int, kind: str, round_: int, actor_id: int | None, now: str
-) -> None:
-    """:func:`_alert` inside a one-trip ``Database.transaction``."""
-    conn.execute(
         """INSERT OR IGNORE INTO action_alerts (action_id, kind, round, actor_id, created_at)
            VALUES (?, ?, ?, ?, ?)""",
         (action_id, kind, round_, actor_id, now),
@@ -426,23 +416,6 @@ def _action(row: Row) -> ActionRow:
         inspector_id=row["inspector_id"],
         repeat_of=row["repeat_of"],
         found_again=row["found_again"],
-    )
-
-
-def event_sync(
-    conn: sqlite3.Connection,
-    action_id: int,
-    now: str,
-    actor_id: int,
-    event: str,
-    round_: int,
-    detail: str | None = None,
-) -> None:
-    """An event of the loop; ``due_date`` is the action's (unchanged by these transitions)."""
-    conn.execute(
-        """INSERT INTO action_events (action_id, at, actor_id, event, round, due_date, detail)
-           SELECT id, ?, ?, ?, ?, due_date, ? FROM actions WHERE id = ?""",
-        (now, actor_id, event, round_, detail, action_id),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from storage.actions import alert_sync, event_sync
+from storage.action_history import alert_sync, event_sync
 from storage.db import Database
 
 FIXED, NOT_FIXED, RECURRED, SKIPPED = "fixed", "not_fixed", "recurred", "skipped"

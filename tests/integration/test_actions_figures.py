@@ -138,8 +138,8 @@ async def test_a_quarter_with_nothing_due_has_no_rate(bot: BotUnderTest) -> None
 
 async def test_report_export_and_digest_list_the_actions(bot: BotUnderTest) -> None:
     sites = await seed(bot)
-    flow = bot.services.reports
-    flow.settings = replace(flow.settings, reports=ReportSettings(pdf=False))  # the HTML alone
+    svc = bot.services
+    svc.settings = replace(svc.settings, reports=ReportSettings(pdf=False))  # the HTML alone
     chief = bot.api.person(CHIEF, "品质总监", language_code="zh-hans", started=True)
     await chief.send_command("report", str(sites["first"]))
     _, html = document_of(bot.api, await chief.wait_reply())
