@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler
 
 from bot.flows.actions.extend import EXTEND_DATE, EXTEND_REASON, ExtensionFlow
 from bot.flows.actions.views import SEEING_ROLES
-from bot.handlers.actions.loop import card_keyboard
+from bot.handlers.actions.loop import action_id_of, card_keyboard
 from bot.handlers.base import ID, Turn, guarded
 from bot.handlers.router import router_of
 
@@ -25,29 +25,23 @@ def flow_of(turn: Turn) -> ExtensionFlow:
     return turn.services.extensions
 
 
-def _id(turn: Turn) -> int:
-    query = turn.update.callback_query
-    assert query is not None and query.data is not None
-    return int(query.data.split(":")[1])  # the patterns below admit digits only
-
-
 @guarded(ROLES)
 async def on_extend(turn: Turn) -> None:
-    asked = await flow_of(turn).begin(turn.caller, _id(turn))
+    asked = await flow_of(turn).begin(turn.caller, action_id_of(turn))
     await turn.answer()
     await turn.say("actions.extension_date_prompt", asked=asked)
 
 
 @guarded(ROLES)
 async def on_approve(turn: Turn) -> None:
-    card = await flow_of(turn).approve(turn.caller, _id(turn))
+    card = await flow_of(turn).approve(turn.caller, action_id_of(turn))
     await turn.answer("actions.toast_extension_approved")
     await turn.edit("actions.card", card_keyboard(turn, card), card=card)
 
 
 @guarded(ROLES)
 async def on_refuse(turn: Turn) -> None:
-    asked = await flow_of(turn).ask_refusal(turn.caller, _id(turn))
+    asked = await flow_of(turn).ask_refusal(turn.caller, action_id_of(turn))
     await turn.answer()
     await turn.say("actions.extension_refusal_prompt", asked=asked)
 

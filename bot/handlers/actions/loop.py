@@ -63,7 +63,8 @@ def _submit_keyboard(turn: Turn, action_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[Button(turn.label("actions.btn_submit"), callback_data=f"as:{action_id}")]])
 
 
-def _action_id(turn: Turn) -> int:
+def action_id_of(turn: Turn) -> int:
+    """The action id a loop or extension button carries (``xx:<action>``)."""
     query = turn.update.callback_query
     assert query is not None and query.data is not None
     return int(query.data.split(":")[1])  # the patterns below admit digits only
@@ -74,28 +75,28 @@ def _action_id(turn: Turn) -> int:
 
 @guarded(LOOP_ROLES)
 async def on_proof(turn: Turn) -> None:
-    card = await loop_of(turn).begin_proof(turn.caller, _action_id(turn))
+    card = await loop_of(turn).begin_proof(turn.caller, action_id_of(turn))
     await turn.answer()
     await turn.say("actions.proof_prompt", card=card)
 
 
 @guarded(LOOP_ROLES)
 async def on_submit(turn: Turn) -> None:
-    card = await loop_of(turn).submit(turn.caller, _action_id(turn))
+    card = await loop_of(turn).submit(turn.caller, action_id_of(turn))
     await turn.answer("actions.toast_submitted")
     await turn.edit("actions.submitted", card=card)
 
 
 @guarded(LOOP_ROLES)
 async def on_pass(turn: Turn) -> None:
-    card = await loop_of(turn).close(turn.caller, _action_id(turn))
+    card = await loop_of(turn).close(turn.caller, action_id_of(turn))
     await turn.answer("actions.toast_closed")
     await turn.edit("actions.card", card_keyboard(turn, card), card=card)
 
 
 @guarded(LOOP_ROLES)
 async def on_return(turn: Turn) -> None:
-    card = await loop_of(turn).ask_return(turn.caller, _action_id(turn))
+    card = await loop_of(turn).ask_return(turn.caller, action_id_of(turn))
     await turn.answer()
     await turn.say("actions.return_prompt", card=card)
 
@@ -115,7 +116,7 @@ async def send_photos(turn: Turn, file_ids: list[str]) -> None:
 async def on_view_proof(turn: Turn) -> None:
     """The round's proof: its notes in one message, then its photos (albums of ten) and files, re-sent
     by their Telegram file_id."""
-    proof = await loop_of(turn).proof(turn.caller, _action_id(turn))
+    proof = await loop_of(turn).proof(turn.caller, action_id_of(turn))
     await turn.answer()
     await turn.say("actions.proof_header", proof=proof)
     bot, chat = turn.context.bot, turn.chat_id
