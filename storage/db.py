@@ -174,9 +174,19 @@ class Database:
             cursor = await self._conn.execute(sql, params)
             return cursor.lastrowid or 0
 
+    async def change(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """As :meth:`execute`; returns how many rows the statement changed (0: its WHERE found none,
+        e.g. a double tap after the state moved on)."""
+        async with _timed():
+            if self._lock.locked():
+                async with _locked(self._lock):
+                    return (await self._conn.execute(sql, params)).rowcount
+            return (await self._conn.execute(sql, params)).rowcount
+
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        async with self.write() as conn:
-            await conn.executemany(sql, rows)
+        """Many rows of one statement, in one transaction and one trip."""
+        batch = list(rows)
+        await self.transaction(lambda conn: conn.executemany(sql, batch))
 
     async def schema_version(self) -> int:
         return int(await self.fetchval("SELECT MAX(version) FROM schema_migrations") or 0)

@@ -375,31 +375,28 @@ class DutyRepository:
         )
 
     async def snooze(self, duty_id: int, until: str, now: str) -> bool:
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
-                "UPDATE duties SET next_remind_at = ?, updated_at = ? WHERE id = ? AND status = 'open'",
-                (until, now, duty_id),
-            )
-        return cursor.rowcount == 1
+        changed = await self._db.change(
+            "UPDATE duties SET next_remind_at = ?, updated_at = ? WHERE id = ? AND status = 'open'",
+            (until, now, duty_id),
+        )
+        return changed == 1
 
     async def complete(self, duty_id: int, user_id: int, now: str) -> bool:
         """open -> done; False when it was not open (a double tap, or someone else was first)."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
-                """UPDATE duties SET status = 'done', done_by = ?, done_at = ?, next_remind_at = NULL,
-                       updated_at = ? WHERE id = ? AND status = 'open'""",
-                (user_id, now, now, duty_id),
-            )
-        return cursor.rowcount == 1
+        changed = await self._db.change(
+            """UPDATE duties SET status = 'done', done_by = ?, done_at = ?, next_remind_at = NULL,
+                   updated_at = ? WHERE id = ? AND status = 'open'""",
+            (user_id, now, now, duty_id),
+        )
+        return changed == 1
 
     async def mark_not_applicable(self, duty_id: int, user_id: int, reason: str, now: str) -> bool:
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
-                """UPDATE duties SET status = 'na', na_reason = ?, done_by = ?, done_at = ?, next_remind_at = NULL,
-                       updated_at = ? WHERE id = ? AND status = 'open'""",
-                (reason, user_id, now, now, duty_id),
-            )
-        return cursor.rowcount == 1
+        changed = await self._db.change(
+            """UPDATE duties SET status = 'na', na_reason = ?, done_by = ?, done_at = ?, next_remind_at = NULL,
+                   updated_at = ? WHERE id = ? AND status = 'open'""",
+            (reason, user_id, now, now, duty_id),
+        )
+        return changed == 1
 
     async def append_note(self, duty_id: int, text: str, now: str) -> None:
         await self._db.execute(_APPEND_NOTE, (text, text, now, duty_id))
@@ -421,14 +418,13 @@ class DutyRepository:
         now: str,
     ) -> bool:
         """False when this very file is already attached to the duty."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
-                """INSERT OR IGNORE INTO duty_evidence (duty_id, kind, file_id, file_unique_id, file_name,
-                       mime_type, size, sha256, caption, sent_by, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (duty_id, kind, file_id, file_unique_id, file_name, mime_type, size, sha256, caption, sent_by, now),
-            )
-        return cursor.rowcount == 1
+        changed = await self._db.change(
+            """INSERT OR IGNORE INTO duty_evidence (duty_id, kind, file_id, file_unique_id, file_name,
+                   mime_type, size, sha256, caption, sent_by, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (duty_id, kind, file_id, file_unique_id, file_name, mime_type, size, sha256, caption, sent_by, now),
+        )
+        return changed == 1
 
     async def evidence(self, duty_id: int) -> list[EvidenceRow]:
         rows = await self._db.fetchall("SELECT * FROM duty_evidence WHERE duty_id = ? ORDER BY id", (duty_id,))
@@ -464,38 +460,44 @@ class DutyRepository:
         managers ``tell_if_nobody``, in the same transaction. False when another tick planned it
         already or the duty closed meanwhile."""
         round_number = rounds_before + 1
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 """UPDATE duties SET rounds = rounds + 1, next_remind_at = ?, updated_at = ?
                    WHERE id = ? AND rounds = ? AND status = 'open'""",
                 (next_remind_at, now, duty_id, rounds_before),
             )
             if cursor.rowcount != 1:
                 return False
-            await conn.executemany(
+            conn.executemany(
                 """INSERT OR IGNORE INTO duty_outbox (key, duty_id, kind, chat_id, round, created_at)
                    VALUES (?, ?, 'reminder', ?, ?, ?)""",
                 [(f"reminder:{duty_id}:{chat}:{round_number}", duty_id, chat, round_number, now) for chat in chats],
             )
             if not chats:
-                await conn.executemany(
+                conn.executemany(
                     _ALERT_INSERT, [(duty_id, manager, "nobody", 0, None, now) for manager in tell_if_nobody]
                 )
-        return True
+            return True
+
+        return await self._db.transaction(work)
 
     async def plan_escalation(self, duty_id: int, chats: Sequence[int], now: str) -> bool:
         """The duty is overdue past its escalation moment: a fact for each of ``chats`` (its managers),
         with ``escalated_at``, in one transaction. False when it was escalated already or closed."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 """UPDATE duties SET escalated_at = ?, updated_at = ?
                    WHERE id = ? AND escalated_at IS NULL AND status = 'open'""",
                 (now, now, duty_id),
             )
             if cursor.rowcount != 1:
                 return False
-            await conn.executemany(_ALERT_INSERT, [(duty_id, chat, "escalation", 0, None, now) for chat in chats])
-        return True
+            conn.executemany(_ALERT_INSERT, [(duty_id, chat, "escalation", 0, None, now) for chat in chats])
+            return True
+
+        return await self._db.transaction(work)
 
     async def note_undelivered(
         self, duty_id: int, round_number: int, about: int, reason: str, chats: Sequence[int], now: str
@@ -503,12 +505,13 @@ class DutyRepository:
         """A reminder of round ``round_number`` could not reach ``about``: a fact for ``chats``. When no
         reminder of that round reached anyone and none is still on its way, the duty reaches nobody: a
         fact of its own, told at its first reminder rather than at the escalation weeks later."""
-        async with self._db.write() as conn:
-            told = [(duty_id, chat, "unreachable", about, reason, now) for chat in chats]
-            await conn.executemany(_ALERT_INSERT, told)
-            reached = await (await conn.execute(_REACHED_OR_WAITING, (duty_id, round_number))).fetchone()
-            if reached is None:
-                await conn.executemany(_ALERT_INSERT, [(duty_id, chat, "nobody", 0, None, now) for chat in chats])
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.executemany(_ALERT_INSERT, [(duty_id, chat, "unreachable", about, reason, now) for chat in chats])
+            if conn.execute(_REACHED_OR_WAITING, (duty_id, round_number)).fetchone() is None:
+                conn.executemany(_ALERT_INSERT, [(duty_id, chat, "nobody", 0, None, now) for chat in chats])
+
+        await self._db.transaction(work)
 
     async def deliveries(self, duty_id: int) -> int:
         """How many reminders of the duty reached a chat (rounds that reached nobody do not count)."""
@@ -540,27 +543,27 @@ class DutyRepository:
         transaction. False when that day's digest exists already (its alerts wait for the next day)."""
         if not parts or not all(parts):
             return False
-        try:
-            await self._insert_digest(chat_id, day, parts, now)
-        except _DigestExistsError:
-            return False  # rolled back: nothing of it was written
-        return True
 
-    async def _insert_digest(self, chat_id: int, day: str, parts: Sequence[Sequence[int]], now: str) -> None:
-        async with self._db.write() as conn:
+        def work(conn: sqlite3.Connection) -> None:
             for number, alert_ids in enumerate(parts, start=1):
                 key = f"digest:{chat_id}:{day}:{number}"
-                cursor = await conn.execute(
+                cursor = conn.execute(
                     """INSERT OR IGNORE INTO duty_outbox (key, kind, chat_id, round, day, parts, created_at)
                        VALUES (?, 'digest', ?, ?, ?, ?, ?)""",
                     (key, chat_id, number, day, len(parts), now),
                 )
                 if cursor.rowcount != 1:
                     raise _DigestExistsError
-                await conn.execute(
+                conn.execute(
                     f"UPDATE duty_alerts SET digest = ? WHERE digest IS NULL AND id IN ({_marks(alert_ids)})",
                     (key, *alert_ids),
                 )
+
+        try:
+            await self._db.transaction(work)
+        except _DigestExistsError:
+            return False  # rolled back: nothing of it was written
+        return True
 
     async def alerts_of(self, digest_key: str) -> list[AlertRow]:
         rows = await self._db.fetchall("SELECT * FROM duty_alerts WHERE digest = ? ORDER BY id", (digest_key,))
@@ -601,17 +604,16 @@ class DutyRepository:
     ) -> int:
         """Keep a file until its duty is chosen; returns its batch. The pictures of one album share a
         batch, so the person is asked once."""
-        async with self._db.write() as conn:
+
+        def work(conn: sqlite3.Connection) -> int:
             batch = None
             if media_group_id:
-                found = await (
-                    await conn.execute(
-                        "SELECT batch FROM duty_pending_files WHERE user_id = ? AND media_group_id = ? LIMIT 1",
-                        (user_id, media_group_id),
-                    )
+                found = conn.execute(
+                    "SELECT batch FROM duty_pending_files WHERE user_id = ? AND media_group_id = ? LIMIT 1",
+                    (user_id, media_group_id),
                 ).fetchone()
                 batch = found[0] if found else None
-            cursor = await conn.execute(
+            cursor = conn.execute(
                 """INSERT INTO duty_pending_files (user_id, batch, media_group_id, kind, file_id, file_unique_id,
                        file_name, mime_type, size, sha256, caption, created_at)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -634,8 +636,10 @@ class DutyRepository:
                 return batch
             new_id = cursor.lastrowid
             assert new_id is not None
-            await conn.execute("UPDATE duty_pending_files SET batch = ? WHERE id = ?", (new_id, new_id))
-        return new_id
+            conn.execute("UPDATE duty_pending_files SET batch = ? WHERE id = ?", (new_id, new_id))
+            return new_id
+
+        return await self._db.transaction(work)
 
     async def pending_files(self, user_id: int, batch: int) -> list[PendingFile]:
         rows = await self._db.fetchall(
@@ -655,8 +659,9 @@ class DutyRepository:
     async def file_batch(self, user_id: int, batch: int, duty_id: int, note: str | None, now: str) -> int:
         """Move a batch of waiting files to a duty's evidence (and their captions to its note), in one
         transaction: a second tap finds nothing left. Returns how many files were new to the duty."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
                 """INSERT OR IGNORE INTO duty_evidence (duty_id, kind, file_id, file_unique_id, file_name,
                        mime_type, size, sha256, caption, sent_by, created_at)
                    SELECT ?, kind, file_id, file_unique_id, file_name, mime_type, size, sha256, caption, user_id, ?
@@ -664,10 +669,12 @@ class DutyRepository:
                 (duty_id, now, user_id, batch),
             )
             added = cursor.rowcount
-            await conn.execute("DELETE FROM duty_pending_files WHERE user_id = ? AND batch = ?", (user_id, batch))
+            conn.execute("DELETE FROM duty_pending_files WHERE user_id = ? AND batch = ?", (user_id, batch))
             if note:
-                await conn.execute(_APPEND_NOTE, (note, note, now, duty_id))
-        return max(added, 0)
+                conn.execute(_APPEND_NOTE, (note, note, now, duty_id))
+            return max(added, 0)
+
+        return await self._db.transaction(work)
 
     # -- the outbox --------------------------------------------------------------------------------
 
@@ -709,11 +716,9 @@ class DutyRepository:
 
     async def recover_interrupted(self) -> int:
         """Rows a crash left between claim and answer: pending again (sent once more, see the flow)."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
-                "UPDATE duty_outbox SET status = 'pending', interrupted = 1 WHERE status = 'sending'"
-            )
-        return cursor.rowcount
+        return await self._db.change(
+            "UPDATE duty_outbox SET status = 'pending', interrupted = 1 WHERE status = 'sending'"
+        )
 
     async def outbox_of(self, duty_id: int) -> list[OutboxRow]:
         rows = await self._db.fetchall("SELECT * FROM duty_outbox WHERE duty_id = ? ORDER BY id", (duty_id,))

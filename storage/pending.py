@@ -30,6 +30,4 @@ class PendingInputRepository:
         )
 
     async def clear(self, user_id: int) -> bool:
-        async with self._db.write() as conn:
-            cursor = await conn.execute("DELETE FROM pending_inputs WHERE user_id = ?", (user_id,))
-        return cursor.rowcount > 0
+        return await self._db.change("DELETE FROM pending_inputs WHERE user_id = ?", (user_id,)) > 0

@@ -161,39 +161,37 @@ def write_audit_sync(conn: sqlite3.Connection, entry: AuditEntry, at: str) -> No
     conn.execute(_AUDIT, (at, entry.actor_id, entry.action, entry.target, entry.detail_text()))
 
 
-async def _import_plan(
-    conn: aiosqlite.Connection, site_id: int, frequency: str | None, inspector: int | None, actor_id: int, now: str
+def _import_plan(
+    conn: sqlite3.Connection, site_id: int, frequency: str | None, inspector: int | None, actor_id: int, now: str
 ) -> None:
     """A site's inspection plan from an import row (storage/plans.py keeps the rest of the plans' SQL)."""
-    found = await (await conn.execute("SELECT id FROM plans WHERE site_id = ?", (site_id,))).fetchone()
+    found = conn.execute("SELECT id FROM plans WHERE site_id = ?", (site_id,)).fetchone()
     if found is None:
-        await conn.execute(
-            "INSERT INTO plans (site_id, updated_by, updated_at) VALUES (?, ?, ?)", (site_id, actor_id, now)
-        )
+        conn.execute("INSERT INTO plans (site_id, updated_by, updated_at) VALUES (?, ?, ?)", (site_id, actor_id, now))
     if frequency is not None:
-        await conn.execute("UPDATE plans SET frequency = ? WHERE site_id = ?", (frequency, site_id))
+        conn.execute("UPDATE plans SET frequency = ? WHERE site_id = ?", (frequency, site_id))
     if inspector is not None:
-        await conn.execute("UPDATE plans SET inspector_id = ? WHERE site_id = ?", (inspector, site_id))
+        conn.execute("UPDATE plans SET inspector_id = ? WHERE site_id = ?", (inspector, site_id))
         # The visits still open take the new inspector at once, as a change in chat does.
-        await conn.execute(
+        conn.execute(
             "UPDATE plan_visits SET inspector_id = ? WHERE site_id = ? AND closed_at IS NULL", (inspector, site_id)
         )
-    await conn.execute("UPDATE plans SET updated_by = ?, updated_at = ? WHERE site_id = ?", (actor_id, now, site_id))
+    conn.execute("UPDATE plans SET updated_by = ?, updated_at = ? WHERE site_id = ?", (actor_id, now, site_id))
     detail = {"frequency": frequency, "inspector": inspector, "via": "import"}
-    await write_audit(conn, AuditEntry(actor_id, "plan.import", f"site:{site_id}", detail), now)
+    write_audit_sync(conn, AuditEntry(actor_id, "plan.import", f"site:{site_id}", detail), now)
 
 
-async def _ensure_user(conn: aiosqlite.Connection, user_id: int, first_name: str, now: str) -> bool:
+def _ensure_user(conn: sqlite3.Connection, user_id: int, first_name: str, now: str) -> bool:
     """A users row for someone who has not written to the bot yet. True when it was created."""
-    cursor = await conn.execute(
+    cursor = conn.execute(
         "INSERT OR IGNORE INTO users (id, first_name, created_at, updated_at) VALUES (?, ?, ?, ?)",
         (user_id, first_name, now, now),
     )
     return cursor.rowcount > 0
 
 
-async def _insert_grant(
-    conn: aiosqlite.Connection,
+def _insert_grant(
+    conn: sqlite3.Connection,
     user_id: int,
     role: str,
     site_id: int | None,
@@ -201,7 +199,7 @@ async def _insert_grant(
     granted_by: int | None,
     now: str,
 ) -> bool:
-    cursor = await conn.execute(
+    cursor = conn.execute(
         """INSERT OR IGNORE INTO user_roles (user_id, role, site_id, region, granted_by, granted_at)
            VALUES (?, ?, ?, ?, ?, ?)""",
         (user_id, role, site_id, region, granted_by, now),
@@ -218,8 +216,11 @@ class AuditRepository:
         self._db = db
 
     async def add(self, entry: AuditEntry, at: str) -> None:
-        async with self._db.write() as conn:
-            await write_audit(conn, entry, at)
+
+        def work(conn: sqlite3.Connection) -> None:
+            write_audit_sync(conn, entry, at)
+
+        await self._db.transaction(work)
 
     async def page(self, before_id: int | None, limit: int) -> list[AuditRow]:
         """Newest first; ``before_id`` pages back through older entries."""
@@ -271,8 +272,9 @@ class InvitationRepository:
         audit: AuditEntry,
     ) -> int | None:
         """The new invitation's id; None when this picker (``origin``) already made one."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> int | None:
+            cursor = conn.execute(
                 """INSERT OR IGNORE INTO invitations
                    (code_hash, role, site_id, region, created_by, created_at, expires_at, origin)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -281,10 +283,12 @@ class InvitationRepository:
             if cursor.rowcount == 0:
                 return None
             invitation_id = cursor.lastrowid
-            await write_audit(
+            write_audit_sync(
                 conn, AuditEntry(audit.actor_id, audit.action, f"invitation:{invitation_id}", audit.detail), now
             )
-        return invitation_id
+            return invitation_id
+
+        return await self._db.transaction(work)
 
     async def by_hash(self, code_hash: str) -> Invitation | None:
         row = await self._db.fetchone(f"{_INVITATIONS} WHERE i.code_hash = ?", (code_hash,))
@@ -307,46 +311,55 @@ class InvitationRepository:
 
     async def revoke(self, invitation_id: int, now: str, audit: AuditEntry) -> bool:
         """False when it was used, revoked or expired meanwhile."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 """UPDATE invitations SET revoked_at = ?
                    WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?""",
                 (now, invitation_id, now),
             )
             if cursor.rowcount == 0:
                 return False
-            await write_audit(conn, audit, now)
-        return True
+            write_audit_sync(conn, audit, now)
+            return True
+
+        return await self._db.transaction(work)
 
     async def accept(self, invitation: Invitation, user_id: int, first_name: str, now: str, audit: AuditEntry) -> bool:
         """Use the invitation and grant its role, in one transaction. False: used, revoked or expired meanwhile."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 """UPDATE invitations SET used_by = ?, used_at = ?
                    WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?""",
                 (user_id, now, invitation.id, now),
             )
             if cursor.rowcount == 0:
                 return False
-            await _ensure_user(conn, user_id, first_name, now)
-            await _insert_grant(
+            _ensure_user(conn, user_id, first_name, now)
+            _insert_grant(
                 conn, user_id, invitation.role, invitation.site_id, invitation.region, invitation.created_by, now
             )
-            await conn.execute(
+            conn.execute(
                 "UPDATE access_requests SET status = 'approved', decided_by = ?, decided_at = ? "
                 "WHERE user_id = ? AND status = 'pending'",
                 (invitation.created_by, now, user_id),
             )
-            await write_audit(conn, audit, now)
-        return True
+            write_audit_sync(conn, audit, now)
+            return True
+
+        return await self._db.transaction(work)
 
     async def revoke_unused_of(self, created_by: int, now: str) -> int:
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
                 "UPDATE invitations SET revoked_at = ? WHERE created_by = ? AND used_at IS NULL AND revoked_at IS NULL",
                 (now, created_by),
             )
-        return cursor.rowcount
+            return cursor.rowcount
+
+        return await self._db.transaction(work)
 
 
 class PeopleRepository:
@@ -453,78 +466,93 @@ class PeopleRepository:
         first_name: str = "",
     ) -> bool:
         """False when the person already held exactly this role; then nothing is recorded."""
-        async with self._db.write() as conn:
-            await _ensure_user(conn, user_id, first_name, now)
-            if not await _insert_grant(conn, user_id, role, site_id, region, granted_by, now):
+
+        def work(conn: sqlite3.Connection) -> bool:
+            _ensure_user(conn, user_id, first_name, now)
+            if not _insert_grant(conn, user_id, role, site_id, region, granted_by, now):
                 return False
-            await conn.execute(
+            conn.execute(
                 "UPDATE access_requests SET status = 'approved', decided_by = ?, decided_at = ? "
                 "WHERE user_id = ? AND status = 'pending'",
                 (granted_by, now, user_id),
             )
-            await write_audit(conn, audit, now)
-        return True
+            write_audit_sync(conn, audit, now)
+            return True
+
+        return await self._db.transaction(work)
 
     async def grant_by_id(self, grant_id: int) -> Grant | None:
         row = await self._db.fetchone(f"{_GRANTS} WHERE r.id = ?", (grant_id,))
         return _grant(row) if row else None
 
     async def revoke(self, grant_id: int, now: str, audit: AuditEntry) -> bool:
-        async with self._db.write() as conn:
-            cursor = await conn.execute("DELETE FROM user_roles WHERE id = ?", (grant_id,))
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute("DELETE FROM user_roles WHERE id = ?", (grant_id,))
             if cursor.rowcount == 0:
                 return False
-            await write_audit(conn, audit, now)
-        return True
+            write_audit_sync(conn, audit, now)
+            return True
+
+        return await self._db.transaction(work)
 
     async def set_active(self, user_id: int, active: bool, now: str, audit: AuditEntry) -> bool:
         """False when the person already was in that state."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 "UPDATE users SET active = ?, updated_at = ? WHERE id = ? AND active != ?",
                 (int(active), now, user_id, int(active)),
             )
             if cursor.rowcount == 0:
                 return False
             if not active:
-                await conn.execute("DELETE FROM pending_inputs WHERE user_id = ?", (user_id,))
-                await conn.execute(
+                conn.execute("DELETE FROM pending_inputs WHERE user_id = ?", (user_id,))
+                conn.execute(
                     "UPDATE invitations SET revoked_at = ? WHERE created_by = ? AND used_at IS NULL "
                     "AND revoked_at IS NULL",
                     (now, user_id),
                 )
-            await write_audit(conn, audit, now)
-        return True
+            write_audit_sync(conn, audit, now)
+            return True
+
+        return await self._db.transaction(work)
 
     # -- access requests ------------------------------------------------------------------------
 
     async def note_request(self, user_id: int, now: str) -> bool:
         """Record that an unregistered person asked. True only the first time (or again after an
         approval that was later undone); a dismissed request stays dismissed."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 """INSERT INTO access_requests (user_id, requested_at) VALUES (?, ?)
                    ON CONFLICT (user_id) DO UPDATE SET status = 'pending', requested_at = excluded.requested_at,
                        decided_by = NULL, decided_at = NULL
                    WHERE access_requests.status = 'approved'""",
                 (user_id, now),
             )
-        return cursor.rowcount > 0
+            return cursor.rowcount > 0
+
+        return await self._db.transaction(work)
 
     async def request_status(self, user_id: int) -> str | None:
         return await self._db.fetchval("SELECT status FROM access_requests WHERE user_id = ?", (user_id,))
 
     async def dismiss_request(self, user_id: int, by: int, now: str, audit: AuditEntry) -> bool:
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 """UPDATE access_requests SET status = 'dismissed', decided_by = ?, decided_at = ?
                    WHERE user_id = ? AND status = 'pending'""",
                 (by, now, user_id),
             )
             if cursor.rowcount == 0:
                 return False
-            await write_audit(conn, audit, now)
-        return True
+            write_audit_sync(conn, audit, now)
+            return True
+
+        return await self._db.transaction(work)
 
     # -- sites ----------------------------------------------------------------------------------
 
@@ -555,72 +583,85 @@ class PeopleRepository:
 
     async def add_site(self, name: str, region: str | None, now: str, audit: AuditEntry) -> int | None:
         """The new site's id; None when the name is taken."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> int | None:
+            cursor = conn.execute(
                 "INSERT OR IGNORE INTO sites (name, region, created_at) VALUES (?, ?, ?)", (name, region, now)
             )
             if cursor.rowcount == 0:
                 return None
             site_id = cursor.lastrowid
-            await write_audit(conn, AuditEntry(audit.actor_id, audit.action, f"site:{site_id}", audit.detail), now)
-        return site_id
+            write_audit_sync(conn, AuditEntry(audit.actor_id, audit.action, f"site:{site_id}", audit.detail), now)
+            return site_id
+
+        return await self._db.transaction(work)
 
     async def update_site(self, site_id: int, now: str, audit: AuditEntry, **values: Any) -> bool:
         """Set ``name``, ``region`` or ``active``. False when the new name is taken."""
         columns = {key: values[key] for key in ("name", "region", "active") if key in values}
         assignments = ", ".join(f"{key} = ?" for key in columns)
-        async with self._db.write() as conn:
+
+        def work(conn: sqlite3.Connection) -> bool:
             if "name" in columns:
-                taken = await conn.execute_fetchall(
+                taken = conn.execute(
                     "SELECT 1 FROM sites WHERE name = ? AND id != ?", (columns["name"], site_id)
-                )
+                ).fetchone()
                 if taken:
                     return False
-            await conn.execute(f"UPDATE sites SET {assignments} WHERE id = ?", [*columns.values(), site_id])
-            await write_audit(conn, audit, now)
-        return True
+            conn.execute(f"UPDATE sites SET {assignments} WHERE id = ?", [*columns.values(), site_id])
+            write_audit_sync(conn, audit, now)
+            return True
+
+        return await self._db.transaction(work)
 
     async def link_group(
         self, site_id: int, chat_id: int, title: str | None, now: str, audit: AuditEntry
     ) -> SiteRow | None:
         """Link the group to the site (a group serves one site). Returns the site it was linked to before."""
-        async with self._db.write() as conn:
-            rows = await conn.execute_fetchall("SELECT * FROM sites WHERE group_chat_id = ?", (chat_id,))
+
+        def work(conn: sqlite3.Connection) -> SiteRow | None:
+            rows = conn.execute("SELECT * FROM sites WHERE group_chat_id = ?", (chat_id,)).fetchall()
             previous = _site(rows[0]) if rows else None
-            await conn.execute(
+            conn.execute(
                 "UPDATE sites SET group_chat_id = NULL, group_title = NULL WHERE group_chat_id = ?", (chat_id,)
             )
-            await conn.execute(
-                "UPDATE sites SET group_chat_id = ?, group_title = ? WHERE id = ?", (chat_id, title, site_id)
-            )
-            await write_audit(conn, audit, now)
-        return previous
+            conn.execute("UPDATE sites SET group_chat_id = ?, group_title = ? WHERE id = ?", (chat_id, title, site_id))
+            write_audit_sync(conn, audit, now)
+            return previous
+
+        return await self._db.transaction(work)
 
     async def unlink_group(self, site_id: int, now: str, audit: AuditEntry) -> bool:
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 "UPDATE sites SET group_chat_id = NULL, group_title = NULL WHERE id = ? AND group_chat_id IS NOT NULL",
                 (site_id,),
             )
             if cursor.rowcount == 0:
                 return False
-            await write_audit(conn, audit, now)
-        return True
+            write_audit_sync(conn, audit, now)
+            return True
+
+        return await self._db.transaction(work)
 
     async def move_group(self, old_chat_id: int, new_chat_id: int, now: str, audit: AuditEntry) -> bool:
         """A group upgraded to a supergroup gets a new chat id; the link follows it, recorded in the same
         transaction (the audit entry gets the site as its target, and the site's name and group title).
         False when no site was linked to the old chat."""
-        async with self._db.write() as conn:
-            rows = await conn.execute_fetchall("SELECT * FROM sites WHERE group_chat_id = ?", (old_chat_id,))
+
+        def work(conn: sqlite3.Connection) -> bool:
+            rows = conn.execute("SELECT * FROM sites WHERE group_chat_id = ?", (old_chat_id,)).fetchall()
             if not rows:
                 return False
             site = _site(rows[0])
-            await conn.execute("UPDATE sites SET group_chat_id = ? WHERE id = ?", (new_chat_id, site.id))
+            conn.execute("UPDATE sites SET group_chat_id = ? WHERE id = ?", (new_chat_id, site.id))
             detail = dict(audit.detail) if isinstance(audit.detail, dict) else {}
             detail.update(site=site.name, group=site.group_title or str(old_chat_id))
-            await write_audit(conn, AuditEntry(audit.actor_id, audit.action, f"site:{site.id}", detail), now)
-        return True
+            write_audit_sync(conn, AuditEntry(audit.actor_id, audit.action, f"site:{site.id}", detail), now)
+            return True
+
+        return await self._db.transaction(work)
 
     # -- bulk import ----------------------------------------------------------------------------
 
@@ -639,28 +680,29 @@ class PeopleRepository:
     async def apply_import(
         self, changes: ImportChanges, actor_id: int, now: str, summary: AuditEntry, grant_action: str
     ) -> ImportCounts:
-        async with self._db.write() as conn:
+
+        def work(conn: sqlite3.Connection) -> ImportCounts:
             for name, region in changes.new_sites:
-                await conn.execute("INSERT INTO sites (name, region, created_at) VALUES (?, ?, ?)", (name, region, now))
+                conn.execute("INSERT INTO sites (name, region, created_at) VALUES (?, ?, ?)", (name, region, now))
             for site_id, region in changes.site_regions:
-                await conn.execute("UPDATE sites SET region = ? WHERE id = ?", (region, site_id))
-            site_ids = {row[1]: row[0] for row in await conn.execute_fetchall("SELECT id, name FROM sites")}
+                conn.execute("UPDATE sites SET region = ? WHERE id = ?", (region, site_id))
+            site_ids = {row[1]: row[0] for row in conn.execute("SELECT id, name FROM sites")}
             people_added = 0
             for user_id, name in changes.people:
-                people_added += await _ensure_user(conn, user_id, name, now)
+                people_added += _ensure_user(conn, user_id, name, now)
                 if name:  # the name the company knows them by, kept when Telegram's first name changes
-                    await conn.execute("UPDATE users SET registered_name = ? WHERE id = ?", (name, user_id))
+                    conn.execute("UPDATE users SET registered_name = ? WHERE id = ?", (name, user_id))
             added = unchanged = 0
             for user_id, role, site_name, region in changes.grants:
                 site_id = site_ids[site_name] if site_name else None
-                if await _insert_grant(conn, user_id, role, site_id, region, actor_id, now):
+                if _insert_grant(conn, user_id, role, site_id, region, actor_id, now):
                     added += 1
                     detail = {"role": role, "site": site_name, "region": region, "via": "import"}
-                    await write_audit(conn, AuditEntry(actor_id, grant_action, f"user:{user_id}", detail), now)
+                    write_audit_sync(conn, AuditEntry(actor_id, grant_action, f"user:{user_id}", detail), now)
                 else:
                     unchanged += 1
             for site_name, frequency, inspector in changes.plans:
-                await _import_plan(conn, site_ids[site_name], frequency, inspector, actor_id, now)
+                _import_plan(conn, site_ids[site_name], frequency, inspector, actor_id, now)
             counts = ImportCounts(
                 len(changes.new_sites), len(changes.site_regions), people_added, added, unchanged, len(changes.plans)
             )
@@ -671,5 +713,7 @@ class PeopleRepository:
                 people_added=counts.people_added,
                 grants_added=counts.grants_added,
             )
-            await write_audit(conn, AuditEntry(summary.actor_id, summary.action, summary.target, detail), now)
-        return counts
+            write_audit_sync(conn, AuditEntry(summary.actor_id, summary.action, summary.target, detail), now)
+            return counts
+
+        return await self._db.transaction(work)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from storage.db import Database, Row
-from storage.people import AuditEntry, write_audit, write_audit_sync
+from storage.people import AuditEntry, write_audit_sync
 from storage.users import display_name_sql
 
 _NAME = display_name_sql()
@@ -153,26 +153,29 @@ class PlanRepository:
         audit entry. A new inspector also takes the site's open visits (those closing on or after
         ``open_visits_from``), so reminders go to them at once."""
         where, key = ("site_id = ?", site_id) if site_id is not None else ("region = ?", region)
-        async with self._db.write() as conn:
-            found = await (await conn.execute(f"SELECT id FROM plans WHERE {where}", (key,))).fetchone()
+
+        def work(conn: sqlite3.Connection) -> None:
+            found = conn.execute(f"SELECT id FROM plans WHERE {where}", (key,)).fetchone()
             if found is None:
-                await conn.execute(
+                conn.execute(
                     "INSERT INTO plans (site_id, region, updated_by, updated_at) VALUES (?, ?, ?, ?)",
                     (site_id, region, audit.actor_id, now),
                 )
             for column, value in changes.items():
                 assert column in ("frequency", "inspector_id")
-                await conn.execute(
+                conn.execute(
                     f"UPDATE plans SET {column} = ?, updated_by = ?, updated_at = ? WHERE {where}",
                     (value, audit.actor_id, now, key),
                 )
             if "inspector_id" in changes and site_id is not None and open_visits_from is not None:
-                await conn.execute(
+                conn.execute(
                     """UPDATE plan_visits SET inspector_id = ? WHERE site_id = ? AND closed_at IS NULL
                        AND closes_on >= ?""",
                     (changes["inspector_id"], site_id, open_visits_from.isoformat()),
                 )
-            await write_audit(conn, audit, now)
+            write_audit_sync(conn, audit, now)
+
+        await self._db.transaction(work)
 
     # -- visits ------------------------------------------------------------------------------------
 
@@ -282,16 +285,19 @@ class PlanRepository:
         return [SubmittedRow(r["id"], r["site_id"], r["first_at"], r["grade"], r["inspector_id"]) for r in rows]
 
     async def waive(self, visit_id: int, reason: str, by: int, now: str, audit: AuditEntry) -> bool:
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 """UPDATE plan_visits SET waived_reason = ?, waived_by = ?, waived_at = ?
                    WHERE id = ? AND waived_reason IS NULL""",
                 (reason, by, now, visit_id),
             )
             if cursor.rowcount != 1:
                 return False
-            await write_audit(conn, audit, now)
-        return True
+            write_audit_sync(conn, audit, now)
+            return True
+
+        return await self._db.transaction(work)
 
     # -- reminders and escalations (each in one transaction with the visit's own change) ----------
 
@@ -319,14 +325,17 @@ class PlanRepository:
 
     async def plan_week(self, chats: Sequence[int], monday: date, now: str) -> int:
         """The week's list for each of ``chats`` (once per chat and week, whatever happens)."""
-        async with self._db.write() as conn:
+
+        def work(conn: sqlite3.Connection) -> int:
             before = conn.total_changes
-            await conn.executemany(
+            conn.executemany(
                 """INSERT OR IGNORE INTO duty_outbox (key, kind, chat_id, day, created_at)
                    VALUES (?, 'plan_week', ?, ?, ?)""",
                 [(f"plan_week:{chat}:{monday.isoformat()}", chat, monday.isoformat(), now) for chat in chats],
             )
             return conn.total_changes - before
+
+        return await self._db.transaction(work)
 
     async def close_visits(self, visits: Sequence[tuple[int, Sequence[int], bool]], now: str) -> int:
         """Visits whose window is over, each (id, managers to tell, archived): settled, and a missed one
@@ -370,27 +379,28 @@ class PlanRepository:
         transaction; False when that day's was planned already (its alerts then wait a day)."""
         if not parts or not all(parts):
             return False
-        async with self._db.write() as conn:
-            exists = await (
-                await conn.execute(
-                    "SELECT 1 FROM duty_outbox WHERE kind = 'plan_digest' AND chat_id = ? AND day = ? LIMIT 1",
-                    (chat_id, day),
-                )
+
+        def work(conn: sqlite3.Connection) -> bool:
+            exists = conn.execute(
+                "SELECT 1 FROM duty_outbox WHERE kind = 'plan_digest' AND chat_id = ? AND day = ? LIMIT 1",
+                (chat_id, day),
             ).fetchone()
             if exists:
                 return False
             for number, alert_ids in enumerate(parts, start=1):
                 key = f"plan_digest:{chat_id}:{day}:{number}"
-                await conn.execute(
+                conn.execute(
                     """INSERT INTO duty_outbox (key, kind, chat_id, round, day, parts, created_at)
                        VALUES (?, 'plan_digest', ?, ?, ?, ?, ?)""",
                     (key, chat_id, number, day, len(parts), now),
                 )
-                await conn.execute(
+                conn.execute(
                     f"UPDATE plan_alerts SET digest = ? WHERE digest IS NULL AND id IN ({_marks(alert_ids)})",
                     (key, *alert_ids),
                 )
-        return True
+            return True
+
+        return await self._db.transaction(work)
 
     async def alerts_of(self, digest_key: str) -> list[PlanAlertRow]:
         rows = await self._db.fetchall("SELECT * FROM plan_alerts WHERE digest = ? ORDER BY id", (digest_key,))

@@ -469,12 +469,11 @@ class ReportRepository:
 
     async def claim_digest(self, manager_id: int, week: str, now: str) -> bool:
         """Record the digest as sent before sending it: False when this week's was already claimed."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
-                "INSERT OR IGNORE INTO report_digests (manager_id, week, sent_at) VALUES (?, ?, ?)",
-                (manager_id, week, now),
-            )
-        return cursor.rowcount > 0
+        changed = await self._db.change(
+            "INSERT OR IGNORE INTO report_digests (manager_id, week, sent_at) VALUES (?, ?, ?)",
+            (manager_id, week, now),
+        )
+        return changed > 0
 
     async def week_inspections(self, scope: Scope, start: str, end: str, limit: int) -> list[DigestInspection]:
         where, params = scope.sql()
