@@ -16,19 +16,18 @@ counts, e.g. for a smoke test).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import platform
 import sqlite3
-import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.scale import median_ms, scale_options
 from bot.clock import ManualClock, iso
 from bot.flows.access import Caller, Role
 from bot.flows.actions.views import ActionFlow
@@ -205,16 +204,6 @@ def _status(roll: int, current: bool) -> str:
     return "closed" if roll < 97 else "cancelled" if roll < 99 else "open"
 
 
-async def _median_ms(call: Callable[[], Awaitable[object]], runs: int = RUNS) -> float:
-    await call()  # warm the page cache and the statement cache
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        await call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
-
-
 async def time_commands(path: Path, actions: int, runs: int = RUNS) -> Timing:
     db = await Database.open(path, run_migrations=False)
     try:
@@ -235,11 +224,11 @@ async def time_commands(path: Path, actions: int, runs: int = RUNS) -> Timing:
             actions,
             (await live.live_page(ADMIN, 0, PAGE)).total,
             # The last page: the deepest OFFSET, the most the database skips (the first is cheaper).
-            await _median_ms(lambda: live.live_page(ADMIN, LAST, PAGE), runs),
-            await _median_ms(lambda: live.live_page(REGION_MANAGER, LAST, PAGE), runs),
-            await _median_ms(lambda: summary(ADMIN), runs),
-            await _median_ms(lambda: summary(REGION_MANAGER), runs),
-            await _median_ms(lambda: figures.quarter(ADMIN, quarter), runs),
+            await median_ms(lambda: live.live_page(ADMIN, LAST, PAGE), runs),
+            await median_ms(lambda: live.live_page(REGION_MANAGER, LAST, PAGE), runs),
+            await median_ms(lambda: summary(ADMIN), runs),
+            await median_ms(lambda: summary(REGION_MANAGER), runs),
+            await median_ms(lambda: figures.quarter(ADMIN, quarter), runs),
         )
     finally:
         await db.close()
@@ -267,10 +256,7 @@ def _row(t: Timing, built: float) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench actions", description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=lambda text: [int(float(x)) for x in text.split(",")], default=DEFAULT_SIZES)
-    parser.add_argument("--runs", type=int, default=RUNS)
-    args, _ = parser.parse_known_args(argv)  # `python -m bench` passes every benchmark the same options
+    args = scale_options("python -m bench actions", __doc__.splitlines()[0], DEFAULT_SIZES, RUNS, argv)
     print(f"corrective actions scale: {SITES} sites in {REGIONS} regions, {FINDINGS} actions per inspection")
     print(f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, {platform.machine()}")
     print(f"median of {args.runs} runs after one warm-up, in ms (reg.: a manager of 1 of {REGIONS} regions)")
