@@ -19,7 +19,7 @@ def event_sync(
     conn: sqlite3.Connection,
     action_id: int,
     now: str,
-    actor_id: int,
+    actor_id: int | None,
     event: str,
     round_: int,
     detail: str | None = None,
