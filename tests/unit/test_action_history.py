@@ -20,6 +20,7 @@ from rubric.registry import RubricRegistry
 from storage.action_history import audit_detail, event_sync
 from storage.actions import REUSED_BEFORE, REUSED_EARLIER, ActionRepository, ProofItem
 from storage.db import Database
+from storage.rechecks import FIXED, RecheckRepository
 from tests.seeding import add_person, add_site, answers_by_pattern, seed_inspection
 
 NOW = "2026-04-06T02:00:00+00:00"
@@ -115,6 +116,16 @@ async def test_the_loops_transitions_each_leave_one_audit_entry(db: Database) ->
         ("action.submitted", STAFF),
         ("action.closed", INSPECTOR),
     ]
+
+
+async def test_a_recheck_decision_is_audited_with_its_inspection(db: Database) -> None:
+    action_id = await an_action(db)
+    inspection_id = await db.fetchval("SELECT inspection_id FROM actions WHERE id = ?", (action_id,))
+    await db.execute("INSERT INTO action_rechecks (inspection_id, action_id) VALUES (?, ?)", (inspection_id, action_id))
+    assert await RecheckRepository(db).decide(inspection_id, action_id, FIXED, INSPECTOR, NOW)
+    row = await db.fetchone("SELECT action, actor_id, detail FROM audit_log")
+    assert (row["action"], row["actor_id"]) == ("action.closed", INSPECTOR)
+    assert json.loads(row["detail"]) == {"site": "阳光花园", "round": 1, "inspection": inspection_id}
 
 
 async def test_proof_seen_before_is_flagged_by_bytes_or_by_telegram_file(db: Database) -> None:
