@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from storage.action_history import alert_sync
+from storage.action_history import alert_sync, event_sync
 from storage.db import Database, Row
 
 
@@ -52,12 +52,9 @@ def _row(r: Row) -> ExtensionRow:
 def _event(
     conn: sqlite3.Connection, action_id: int, now: str, actor_id: int, event: str, extension_id: int, detail: str | None
 ) -> None:
-    """An event of the action, with its round and its due date after the event."""
-    conn.execute(
-        """INSERT INTO action_events (action_id, at, actor_id, event, round, due_date, detail, extension_id)
-           SELECT id, ?, ?, ?, round, due_date, ?, ? FROM actions WHERE id = ?""",
-        (now, actor_id, event, detail, extension_id, action_id),
-    )
+    """An event of the action (with its audit entry), in its round and with its due date after the event."""
+    (round_,) = conn.execute("SELECT round FROM actions WHERE id = ?", (action_id,)).fetchone()
+    event_sync(conn, action_id, now, actor_id, event, round_, detail, extension_id=extension_id)
 
 
 class ExtensionRepository:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from storage.action_extensions import ExtensionRepository, ExtensionRow
 from storage.action_history import alert_sync
+from storage.actions import REUSED_SQL
 from storage.db import Database
 
 
@@ -52,6 +53,7 @@ class MessageItem:
     reason: str | None  # returned: why
     extension_id: int | None = None  # extension, extension_decided: the request
     extension_status: str | None = None  # ... its status now: pending, approved, refused
+    reused: str | None = None  # review: the round's proof has a file seen before (REUSED_BEFORE first)
 
 
 @dataclass(frozen=True)
@@ -135,10 +137,13 @@ class ActionMessageRepository:
 
     async def items(self, key: str) -> list[MessageItem]:
         rows = await self._db.fetchall(
-            """SELECT l.kind, l.round, a.id, a.status, a.round,
+            f"""SELECT l.kind, l.round, a.id, a.status, a.round,
                       (SELECT e.detail FROM action_events e WHERE e.action_id = a.id AND e.event = 'returned'
                          AND e.round = l.round ORDER BY e.id DESC LIMIT 1),
-                      x.id, x.status
+                      x.id, x.status,
+                      -- MIN: 'before' (the finding's own photo) outranks 'earlier' (an earlier round's)
+                      (SELECT MIN({REUSED_SQL}) FROM action_evidence e
+                         WHERE l.kind = 'review' AND e.action_id = a.id AND e.round = l.round)
                FROM action_recipients r JOIN action_alerts l ON l.id = r.alert_id JOIN actions a ON a.id = l.action_id
                     LEFT JOIN action_extensions x ON x.id = l.round AND l.kind IN ('extension', 'extension_decided')
                WHERE r.message = ? ORDER BY l.id""",

@@ -69,6 +69,26 @@ class ProofItem:
     text: str | None
     sent_by: int
     created_at: str
+    reused: str | None = None  # a file seen before: REUSED_BEFORE or REUSED_EARLIER (see REUSED_SQL)
+
+
+@dataclass(frozen=True)
+class ProofAdded:
+    added: bool  # False: not added (the same file again in this round, or the action moved on)
+    reused: str | None = None  # the file was the finding's "before" photo, or proof of an earlier round
+
+
+REUSED_BEFORE, REUSED_EARLIER = "before", "earlier"
+# Whether proof ``e`` (of action ``a``) is a file seen before: one of the finding's own photos (the
+# "before", table photos) or proof of an earlier round of the action (sent again after a return).
+# Same bytes (sha256: a file, a saved photo sent again) or the same stored Telegram file
+# (file_unique_id: a forwarded photo). Computed where proof is read, so no extra query.
+REUSED_SQL = f"""CASE WHEN e.kind = 'note' THEN NULL
+    WHEN EXISTS (SELECT 1 FROM photos p WHERE p.inspection_id = a.inspection_id AND p.clause_id = a.clause_id
+                 AND (p.sha256 = e.sha256 OR p.file_unique_id = e.file_unique_id)) THEN '{REUSED_BEFORE}'
+    WHEN EXISTS (SELECT 1 FROM action_evidence o WHERE o.action_id = e.action_id AND o.round < e.round
+                 AND (o.sha256 = e.sha256 OR o.file_unique_id = e.file_unique_id)) THEN '{REUSED_EARLIER}'
+    END"""
 
 
 _SELECT = """SELECT a.*, s.name AS site_name, i.rubric_hash, i.inspector_id
@@ -257,7 +277,9 @@ class ActionRepository:
 
     async def proof(self, action_id: int, round_: int) -> list[ProofItem]:
         rows = await self._db.fetchall(
-            "SELECT * FROM action_evidence WHERE action_id = ? AND round = ? ORDER BY id", (action_id, round_)
+            f"""SELECT e.*, {REUSED_SQL} AS reused FROM action_evidence e JOIN actions a ON a.id = e.action_id
+                WHERE e.action_id = ? AND e.round = ? ORDER BY e.id""",
+            (action_id, round_),
         )
         return [
             ProofItem(
@@ -270,6 +292,7 @@ class ActionRepository:
                 r["text"],
                 r["sent_by"],
                 r["created_at"],
+                r["reused"],
             )
             for r in rows
         ]
@@ -295,11 +318,12 @@ class ActionRepository:
         mime_type: str | None = None,
         size: int | None = None,
         text: str | None = None,
-    ) -> bool:
-        """Proof for the round, kept only while the action is still open in that round. False: not
-        added (the same file again in this round, or the action moved on meanwhile)."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+    ) -> ProofAdded:
+        """Proof for the round, kept only while the action is still open in that round; with whether
+        the file was seen before (the verifier is warned of it, the sender told)."""
+
+        def work(conn: sqlite3.Connection) -> ProofAdded:
+            cursor = conn.execute(
                 """INSERT OR IGNORE INTO action_evidence (action_id, round, kind, file_id, file_unique_id, sha256,
                        file_name, mime_type, size, text, sent_by, created_at)
                    SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
@@ -321,7 +345,16 @@ class ActionRepository:
                     round_,
                 ),
             )
-        return cursor.rowcount > 0
+            if cursor.rowcount != 1:
+                return ProofAdded(False)
+            (reused,) = conn.execute(
+                f"""SELECT {REUSED_SQL} FROM action_evidence e JOIN actions a ON a.id = e.action_id
+                    WHERE e.id = ?""",
+                (cursor.lastrowid,),
+            ).fetchone()
+            return ProofAdded(True, reused)
+
+        return await self._db.transaction(work)
 
     async def submit(self, action_id: int, round_: int, actor_id: int, now: str, pending_kind: str) -> bool:
         """open -> submitted, when the round has proof; clears the person's proof question. False:

@@ -10,6 +10,7 @@ with its event, its UPDATE checking the state it starts from (a double tap appli
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -68,12 +69,38 @@ class ProofSaved:
     card: ActionCard
     kind: str  # photo, document, note
     added: bool  # False: the same file was already proof of this round
+    reused: str | None = None  # the sender is told once: the file was the "before" (or an earlier round's)
+
+
+@dataclass(frozen=True)
+class ReusedFile:
+    """A file of the proof seen before, as the verifier is warned of it."""
+
+    kind: str  # photo, document
+    number: int  # photo: its place among the round's photos, as they are shown (1 = the first)
+    file_name: str | None
+    reused: str  # REUSED_BEFORE, REUSED_EARLIER
 
 
 @dataclass(frozen=True)
 class Proof:
     card: ActionCard
     items: tuple[ProofItem, ...]
+
+    @property
+    def reused(self) -> tuple[ReusedFile, ...]:
+        return reused_files(self.items)
+
+
+def reused_files(items: Sequence[ProofItem]) -> tuple[ReusedFile, ...]:
+    """The flagged files of a round's proof, photos numbered in the order they are shown (an album)."""
+    found: list[ReusedFile] = []
+    photos = 0
+    for item in items:
+        photos += item.kind == "photo"
+        if item.reused and item.kind in ("photo", "document"):
+            found.append(ReusedFile(item.kind, photos if item.kind == "photo" else 0, item.file_name, item.reused))
+    return tuple(found)
 
 
 class ActionLoop:
@@ -114,7 +141,7 @@ class ActionLoop:
         self.check_file(len(data))
         digest = await asyncio.to_thread(self.files.put, data)
         text = caption.strip()[:MAX_NOTE] if caption and caption.strip() else None
-        added = await self.repo.add_proof(
+        result = await self.repo.add_proof(
             action_id,
             row.round,
             kind,
@@ -128,14 +155,15 @@ class ActionLoop:
             size=len(data),
             text=text,
         )
-        return ProofSaved(await self._fresh_card(caller, action_id), kind, added)
+        card = await self._fresh_card(caller, action_id)
+        return ProofSaved(card, kind, result.added, result.reused if result.added else None)
 
     async def add_note(self, caller: Caller, action_id: int, text: str) -> ProofSaved:
         text = bounded_text(text, MAX_NOTE)  # refused before anything else: they may send a shorter one
         row = await self._proof_row(caller, action_id)
         now = iso(self.clock.now())
-        added = await self.repo.add_proof(action_id, row.round, "note", caller.user_id, now, text=text)
-        return ProofSaved(await self._fresh_card(caller, action_id), "note", added)
+        result = await self.repo.add_proof(action_id, row.round, "note", caller.user_id, now, text=text)
+        return ProofSaved(await self._fresh_card(caller, action_id), "note", result.added)
 
     async def submit(self, caller: Caller, action_id: int) -> ActionCard:
         row = await self._staff_row(caller, action_id)

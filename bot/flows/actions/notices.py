@@ -68,6 +68,7 @@ class MessageLine:
     event: str  # the alert: notice, review, returned, closed, overdue, escalation, extension, extension_decided
     reason: str | None = None  # returned: why
     extension: ExtensionNews | None = None  # extension, extension_decided
+    reused: str | None = None  # review: the proof has a file seen before (storage.actions.REUSED_*)
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ class ActionMessenger:
             action = await self.views.repo.get(item.action_id)
             if action is not None:
                 news = await self._extension(item.extension_id) if item.extension_id else None
-                lines.append(MessageLine(self.views.line_of(action), item.kind, item.reason, news))
+                lines.append(MessageLine(self.views.line_of(action), item.kind, item.reason, news, item.reused))
         if not lines:
             return None
         first = await self.views.repo.get(items[0].action_id)

@@ -1,4 +1,5 @@
-"""The audit log: who granted, revoked, invited, imported, reopened or deleted what, and when.
+"""The audit log: who granted, revoked, invited, imported, reopened or deleted what, and when; and
+every transition of a corrective action (submitted, passed, returned, extended...).
 
 Other features record through :meth:`Audit.record`, e.g. a manager reopening an inspection::
 
@@ -39,6 +40,22 @@ class AuditAction(StrEnum):
     GROUP_UNLINK = "group_unlink"
     GROUP_MIGRATED = "group_migrated"  # Telegram upgraded a site's group to a supergroup; the link followed
     REQUEST_DISMISSED = "request_dismissed"
+    # A corrective action's transitions (storage/action_history.py writes them with the event, target
+    # ``action:<id>``, detail: site, round and why).
+    ACTION_CREATED = "action.created"
+    ACTION_CHANGED = "action.changed"
+    ACTION_CANCELLED = "action.cancelled"
+    ACTION_SUBMITTED = "action.submitted"
+    ACTION_CLOSED = "action.closed"
+    ACTION_RETURNED = "action.returned"
+    ACTION_REOPENED = "action.reopened"
+    ACTION_CONFIRMED = "action.confirmed"
+    ACTION_NOT_FIXED = "action.not_fixed"
+    ACTION_RECURRED = "action.recurred"
+    ACTION_RECHECK_SKIPPED = "action.recheck_skipped"
+    ACTION_EXTENSION_REQUESTED = "action.extension_requested"
+    ACTION_EXTENDED = "action.extended"
+    ACTION_EXTENSION_REFUSED = "action.extension_refused"
 
 
 def user_target(user_id: int) -> str:

@@ -11,6 +11,7 @@ Photos, files and texts are claimed only while the person's pending input is one
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup, InputMediaPhoto, Message
@@ -101,15 +102,17 @@ async def on_return(turn: Turn) -> None:
     await turn.say("actions.return_prompt", card=card)
 
 
-async def send_photos(turn: Turn, file_ids: list[str]) -> None:
-    """Photos re-sent by their Telegram file_id, in albums of ten (an album needs two at least)."""
+async def send_photos(turn: Turn, file_ids: list[str], captions: Sequence[str | None] = ()) -> None:
+    """Photos re-sent by their Telegram file_id, in albums of ten (an album needs two at least);
+    ``captions``, when given, one per photo (None: no caption)."""
     bot, chat = turn.context.bot, turn.chat_id
+    shown = list(captions) or [None] * len(file_ids)
     for start in range(0, len(file_ids), 10):
-        chunk = file_ids[start : start + 10]
+        chunk = list(zip(file_ids[start : start + 10], shown[start : start + 10], strict=True))
         if len(chunk) == 1:
-            await bot.send_photo(chat, chunk[0])
+            await bot.send_photo(chat, chunk[0][0], caption=chunk[0][1])
         else:
-            await bot.send_media_group(chat, [InputMediaPhoto(file_id) for file_id in chunk])
+            await bot.send_media_group(chat, [InputMediaPhoto(file_id, caption=text) for file_id, text in chunk])
 
 
 @guarded(LOOP_ROLES)
@@ -120,11 +123,23 @@ async def on_view_proof(turn: Turn) -> None:
     await turn.answer()
     await turn.say("actions.proof_header", proof=proof)
     bot, chat = turn.context.bot, turn.chat_id
-    await send_photos(turn, [item.file_id for item in proof.items if item.kind == "photo" and item.file_id])
+    photos = [item for item in proof.items if item.kind == "photo" and item.file_id]
+    await send_photos(
+        turn,
+        [item.file_id for item in photos if item.file_id],
+        [_reused_caption(turn, item.reused) for item in photos],
+    )
     for item in proof.items:
         if item.kind == "document" and item.file_id:
             caption = html.escape(item.file_name[:200]) if item.file_name else None
+            if item.reused:
+                caption = "\n".join(filter(None, (caption, _reused_caption(turn, item.reused))))
             await bot.send_document(chat, item.file_id, caption=caption)
+
+
+def _reused_caption(turn: Turn, reused: str | None) -> str | None:
+    """A file seen before is marked on the file itself too, not only in the header above."""
+    return turn.text("actions.reused_caption", reused=reused) if reused else None
 
 
 # -- free text and files --------------------------------------------------------------------------

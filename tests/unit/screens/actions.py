@@ -7,7 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.flows.actions.extend import DateAsked, ReasonAsked, RefusalAsked
-from bot.flows.actions.loop import Proof, ProofSaved
+from bot.flows.actions.loop import Proof, ProofSaved, reused_files
 from bot.flows.actions.notices import ActionMessage, ExtensionNews, MessageLine
 from bot.flows.actions.printable import NoticeDocument, NoticeItem
 from bot.flows.actions.recheck import Outcome, RecheckCard, RecheckDone
@@ -81,6 +81,10 @@ WAITING_CARD = ActionCard(WAITING, 9, date(2026, 4, 1), LOOP_HISTORY[:1], proof_
 PHOTO = ProofItem(1, 1, "photo", "AgAD-photo", "ab" * 32, None, "已更换门禁", 4001, "2026-04-03T07:00:00+00:00")
 DOCUMENT = ProofItem(2, 1, "document", "BQAD-doc", "cd" * 32, "验收单.pdf", None, 4001, "2026-04-03T07:01:00+00:00")
 NOTE = ProofItem(3, 1, "note", None, None, None, "投诉分析报告已补齐，见附件", 4001, "2026-04-03T07:02:00+00:00")
+# The finding's own "before" photo sent as proof, and a file of an earlier round sent again.
+BEFORE_AGAIN = replace(PHOTO, id=4, text=None, reused="before")
+EARLIER_AGAIN = replace(DOCUMENT, id=5, file_name="验收单<旧>.pdf", reused="earlier")
+REUSED = reused_files((PHOTO, BEFORE_AGAIN, DOCUMENT, EARLIER_AGAIN, replace(DOCUMENT, id=6, reused="before")))
 
 
 def message(kind: NoticeKind, lines: tuple[MessageLine, ...], more: int = 0, **notice: object) -> dict:
@@ -184,6 +188,10 @@ SAMPLES: dict[str, list[dict]] = {
         {"saved": ProofSaved(RETURNED, "document", True)},
         {"saved": ProofSaved(RETURNED, "note", True)},
         {"saved": ProofSaved(RETURNED, "photo", False)},
+        {"saved": ProofSaved(RETURNED, "photo", True, "before")},
+        {"saved": ProofSaved(RETURNED, "document", True, "before")},
+        {"saved": ProofSaved(RETURNED, "photo", True, "earlier")},
+        {"saved": ProofSaved(RETURNED, "document", True, "earlier")},
     ],
     "submitted": [{"card": WAITING_CARD}],
     "toast_submitted": [{}],
@@ -191,7 +199,14 @@ SAMPLES: dict[str, list[dict]] = {
     "return_prompt": [{"card": WAITING_CARD}],
     "returned": [{"card": RETURNED}],
     "reason_needs_text": [{}],
-    "proof_header": [{"proof": Proof(WAITING_CARD, (PHOTO, DOCUMENT, NOTE))}, {"proof": Proof(WAITING_CARD, ())}],
+    "proof_header": [
+        {"proof": Proof(WAITING_CARD, (PHOTO, DOCUMENT, NOTE))},
+        {"proof": Proof(WAITING_CARD, ())},
+        {"proof": Proof(WAITING_CARD, (PHOTO, BEFORE_AGAIN, EARLIER_AGAIN, NOTE))},
+    ],
+    "reused_line": [{"f": f} for f in REUSED],
+    "reused_mark": [{"reused": "before"}, {"reused": "earlier"}],
+    "reused_caption": [{"reused": "before"}, {"reused": "earlier"}],
     "refused_not_allowed": [{}],
     "refused_stale": [{}],
     "refused_no_proof": [{}],
@@ -226,7 +241,13 @@ SAMPLES: dict[str, list[dict]] = {
         message(NoticeKind.ACTION_NOTICE, NOTICE_LINES),
         message(NoticeKind.ACTION_NOTICE, NOTICE_LINES, more=25, to_group=True, resent=True),
     ],
-    "review_message": [message(NoticeKind.ACTION_REVIEW, (MessageLine(WAITING, "review"),))],
+    "review_message": [
+        message(NoticeKind.ACTION_REVIEW, (MessageLine(WAITING, "review"),)),
+        message(
+            NoticeKind.ACTION_REVIEW,
+            (MessageLine(WAITING, "review", reused="before"), MessageLine(LATE, "review", reused="earlier")),
+        ),
+    ],
     "result_line": [{"m": line} for line in RESULT_LINES],
     "result_message": [
         message(NoticeKind.ACTION_RESULT, RESULT_LINES),

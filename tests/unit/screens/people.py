@@ -139,6 +139,20 @@ ACTIONS = (
     "group_unlink",
     "group_migrated",
     "request_dismissed",
+    "action.created",
+    "action.changed",
+    "action.cancelled",
+    "action.submitted",
+    "action.closed",
+    "action.returned",
+    "action.reopened",
+    "action.confirmed",
+    "action.not_fixed",
+    "action.recurred",
+    "action.recheck_skipped",
+    "action.extension_requested",
+    "action.extended",
+    "action.extension_refused",
     "something_new",
 )
 DETAILS: tuple[dict[str, object], ...] = (
@@ -159,6 +173,14 @@ DETAILS: tuple[dict[str, object], ...] = (
     {"site": "阳光花园"},
     {"reason": "照片拍错了，需要补拍"},
 )
+ACTION_DETAILS: tuple[dict[str, object], ...] = (
+    {"site": "阳光花园", "round": 1},
+    {"site": "阳光花园", "round": 2, "reason": "照片看不清<门禁>型号"},
+    {"site": "阳光花园", "round": 1, "inspection": 42},
+    {"site": "阳光花园", "round": 1, "reason": "材料还没到", "due": "2026-05-20"},
+    {"site": "阳光花园", "round": 1, "old_due": "2026-05-13", "due": "2026-05-20"},
+    {"round": 3, "note": "finding_removed"},
+)
 AUDIT_LINES = (
     AuditLine(1, WHEN, 9, "老板", "grant", "user:5", "张三", DETAILS[0], None),
     AuditLine(2, WHEN, 9, "老板", "import", None, None, DETAILS[4], None),
@@ -174,6 +196,9 @@ AUDIT_LINES = (
     AuditLine(12, WHEN, 9, "老板", "reactivate", "user:77", None, None, None),
     AuditLine(13, WHEN, 9, "老板", "group_migrated", "site:3", "阳光花园", DETAILS[8], None),
     AuditLine(14, WHEN, 9, "老板", "something_new", None, None, {}, None),
+    AuditLine(15, WHEN, 4001, "前台小张", "action.submitted", "action:7", None, ACTION_DETAILS[0], None),
+    AuditLine(16, WHEN, 3001, "王督导", "action.returned", "action:7", None, ACTION_DETAILS[1], None),
+    AuditLine(17, WHEN, 6001, "李经理", "action.extended", "action:7", None, ACTION_DETAILS[4], None),
 )
 
 SAMPLES: dict[str, list[dict[str, object]]] = {
@@ -356,7 +381,8 @@ SAMPLES: dict[str, list[dict[str, object]]] = {
     ],
     "audit_action": [{"action": action} for action in ACTIONS],
     "audit_target": [{"line": line} for line in AUDIT_LINES if line.target],
-    "audit_detail": [{"d": detail} for detail in DETAILS],
+    "audit_detail": [{"d": detail} for detail in DETAILS + ACTION_DETAILS],
+    "action_detail": [{"d": detail} for detail in ACTION_DETAILS],
     "audit": [
         {"page": AuditPage(AUDIT_LINES, 3), "first": True},
         {"page": AuditPage(AUDIT_LINES[:3], None), "first": False},
