@@ -288,9 +288,16 @@ async def test_nobody_verifies_their_own_proof(bot: BotUnderTest) -> None:
 
 
 async def test_an_admin_who_sent_the_proof_does_not_verify_it(bot: BotUnderTest) -> None:
+    """An admin sends proof for an action assigned to a staff member: the admin may not pass it; the
+    finder returns it, and the result reaches both the admin (who sent it) and the assignee."""
     ids = await submitted_with_group(bot)
     action_id = ids[SERIOUS]
+    staff, inspector = bot.api.person(STAFF, "前台小张"), bot.api.person(INSPECTOR, "王督导")
     admin = bot.api.person(ADMIN_ID, "管理员", started=True)
+    query = await admin.press_data(f"ak:{action_id}:0:{STAFF}", None)
+    assert (await admin.wait_callback_answer(query)).text == "已指派给 前台小张"
+    await tick(bot)
+    assert SERIOUS in (await staff.wait_text("1 项整改指派给您负责")).content
     query = await admin.press_data(f"ac:{action_id}", None)
     await admin.wait_callback_answer(query)
     card = await admin.wait_text("经过")
@@ -304,4 +311,33 @@ async def test_an_admin_who_sent_the_proof_does_not_verify_it(bot: BotUnderTest)
     assert "不能验证自己提交的整改" in (await admin.wait_callback_answer(query)).text
     assert await bot.services.db.fetchval("SELECT status FROM actions WHERE id = ?", (action_id,)) == "submitted"
     await tick(bot)
-    await bot.api.person(INSPECTOR, "王督导").wait_text("有 1 项整改待您验证")  # the finder, as ever
+    review = await inspector.wait_text("有 1 项整改待您验证")  # the finder, as ever
+    await admin.assert_no_reply()
+    await inspector.press(f"📨 {SERIOUS} · 阳光花园", review.message_id)
+    card_id = (await inspector.wait_text("本轮整改材料：1 项")).message_id
+    await inspector.press("↩ 退回", card_id)
+    await inspector.wait_text("请发送退回整改")
+    await inspector.send_text("请附照片")
+    await inspector.wait_text("现在是第 2 轮")
+    await tick(bot)
+    for person in (admin, staff):
+        assert "被退回，原因：请附照片" in (await person.wait_text("整改验证结果")).content
+
+
+async def test_own_proof_with_no_other_verifier_goes_to_the_admins(bot: BotUnderTest) -> None:
+    ids = await submitted_with_group(bot)
+    action_id = ids[SERIOUS]
+    await bot.add_person(INSPECTOR, "staff", "王督导", site_id=await site_id(bot))
+    await bot.services.db.execute("DELETE FROM user_roles WHERE user_id = ?", (MANAGER,))
+    inspector, admin = bot.api.person(INSPECTOR, "王督导"), bot.api.person(ADMIN_ID, "管理员", started=True)
+    card = await open_card(inspector, action_id)
+    await inspector.press("📷 提交整改材料", card)
+    await inspector.wait_text("整改后的照片")
+    await inspector.send_text("已更换门禁")
+    saved = await inspector.wait_text("已记下文字说明")
+    await inspector.press("✅ 提交整改", saved.message_id)
+    await inspector.wait_text("已提交整改")
+    await tick(bot)
+    assert SERIOUS in (await admin.wait_text("有 1 项整改待您验证")).content
+    await inspector.assert_no_reply()
+    assert [row for row in await outbox(bot) if row[0] == "action_review"] == [("action_review", ADMIN_ID, "sent")]
