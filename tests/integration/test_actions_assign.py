@@ -341,3 +341,32 @@ async def test_own_proof_with_no_other_verifier_goes_to_the_admins(bot: BotUnder
     assert SERIOUS in (await admin.wait_text("有 1 项整改待您验证")).content
     await inspector.assert_no_reply()
     assert [row for row in await outbox(bot) if row[0] == "action_review"] == [("action_review", ADMIN_ID, "sent")]
+
+
+async def test_proof_begun_before_an_assignment_to_someone_else_is_stopped(bot: BotUnderTest) -> None:
+    """Staff who were sending proof when the manager assigned the action to a colleague: their next
+    note and their 提交整改 are refused, their question dropped, nothing stored."""
+    ids = await submitted_with_group(bot)
+    action_id = ids[SERIOUS]
+    await bot.add_person(STAFF_2, "staff", "前台小王", site_id=await site_id(bot))
+    staff, manager = bot.api.person(STAFF, "前台小张"), bot.api.person(MANAGER, "李经理")
+    card = await open_card(staff, action_id)
+    await staff.press("📷 提交整改材料", card)
+    await staff.wait_text("整改后的照片")
+    await staff.send_text("已经换好了")
+    saved = await staff.wait_text("已记下文字说明（本轮共 1 项）")
+
+    card = await open_card(manager, action_id)
+    await manager.press("👤 指派", card)
+    listed = await manager.wait_text(f"指派整改 #{action_id}")
+    await manager.press("👤 前台小王", listed.message_id)
+    await manager.wait_text("负责人：前台小王")
+
+    query = await staff.press("✅ 提交整改", saved.message_id)
+    assert "已指派给专人负责" in (await staff.wait_callback_answer(query)).text
+    await staff.send_text("再补一句")
+    await staff.wait_text("已指派给专人负责")
+    db = bot.services.db
+    assert await db.fetchval("SELECT status FROM actions WHERE id = ?", (action_id,)) == "open"
+    assert await db.fetchval("SELECT COUNT(*) FROM action_evidence WHERE action_id = ?", (action_id,)) == 1
+    assert await db.fetchval("SELECT COUNT(*) FROM pending_inputs") == 0
