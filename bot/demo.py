@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bot.app import build_application, start_in_loop, stop_in_loop
 from bot.clock import Clock, SystemClock, iso
 from bot.flows.access import Caller, Role
+from bot.flows.actions.assign import AssignFlow
 from bot.flows.actions.extend import ExtensionFlow
 from bot.flows.actions.loop import ActionLoop
 from bot.flows.actions.views import ActionFlow
@@ -179,7 +180,8 @@ async def seed(settings: Settings, clock: Clock) -> None:
 
 async def _seed_inspections(db: Database, settings: Settings, clock: Clock, site_ids: list[int]) -> None:
     """One walk per site as the inspector would tap it, submitted; then the staff's proof for the
-    first serious action, submitted for verification, and a request for more time on another."""
+    first serious action, submitted for verification, a request for more time on another, and the
+    third assigned to the staff member by the manager."""
     rubrics = RubricRegistry.load(settings.rubric_dirs)
     files = FileStore(settings.data_dir / "files")
     sites = SiteRepository(db)
@@ -224,3 +226,7 @@ async def _seed_inspections(db: Database, settings: Settings, clock: Clock, site
     await extensions.begin(staff, other.id)
     asked = await extensions.take_date(staff, other.id, "+5")
     await extensions.request(staff, other.id, asked.new_due, EXTENSION_REASON)
+    # The manager names the staff member responsible for the third one (指派): its card says so.
+    manager = Caller(MANAGER, "经理 Manager", "zh-hans", frozenset({Role.MANAGER}))
+    third = next(a for a in await actions.repo.of_inspection(first_inspection) if a.id not in (serious.id, other.id))
+    await AssignFlow(actions, DutyRepository(db)).assign(manager, third.id, None, STAFF)

@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.clock import Clock, iso
 from bot.flows.access import Caller
+from bot.flows.actions.assign import AssignFlow
 from bot.flows.actions.extend import ExtensionFlow
 from bot.flows.actions.loop import ActionLoop
 from bot.flows.actions.notices import ActionMessenger
@@ -137,6 +138,7 @@ class Services:
             )
         )
         self.action_loop = ActionLoop(self.actions, self.pending, self.files, self.settings.inspection.max_photo_mb)
+        self.assignments = AssignFlow(self.actions, engine.repo)
         self.extensions = ExtensionFlow(
             self.actions, ExtensionRepository(self.db), self.pending, engine.calendar, self.settings.actions
         )

@@ -25,23 +25,25 @@ def event_sync(
     detail: str | None = None,
     *,
     extension_id: int | None = None,
-) -> None:
-    """An event of the action, with its due date as it stands, and its audit entry. Only people's
-    acts are audited: an event with no actor (the engine's own) stays in the action's history."""
-    conn.execute(
+) -> int:
+    """An event of the action, with its due date as it stands, and its audit entry; returns the
+    event's id. Only people's acts are audited: an event with no actor (the engine's own) stays in the
+    action's history."""
+    event_id = conn.execute(
         """INSERT INTO action_events (action_id, at, actor_id, event, round, due_date, detail, extension_id)
            SELECT id, ?, ?, ?, ?, due_date, ?, ? FROM actions WHERE id = ?""",
         (now, actor_id, event, round_, detail, extension_id, action_id),
-    )
+    ).lastrowid
+    assert event_id is not None
     if actor_id is None:
-        return
+        return event_id
     found = conn.execute(
         """SELECT s.name, a.due_date, x.new_due_date FROM actions a JOIN sites s ON s.id = a.site_id
            LEFT JOIN action_extensions x ON x.id = ? WHERE a.id = ?""",
         (extension_id, action_id),
     ).fetchone()
     if found is None:
-        return
+        return event_id
     site, due_date, asked_due = found
     entry = AuditEntry(
         actor_id,
@@ -50,6 +52,7 @@ def event_sync(
         audit_detail(event, round_, detail, site=site, due_date=due_date, asked_due=asked_due),
     )
     write_audit_sync(conn, entry, now)
+    return event_id
 
 
 def audit_detail(

@@ -22,7 +22,7 @@ from storage.db import Database
 class WaitingAlert:
     id: int
     action_id: int
-    kind: str  # notice, review, returned, closed, overdue, escalation, extension, extension_decided
+    kind: str  # notice, review, returned, closed, overdue, escalation, extension, extension_decided, assigned
     round: int
     actor_id: int | None
     site_id: int
@@ -31,6 +31,7 @@ class WaitingAlert:
     assignee_id: int | None
     proof_by: int | None  # who submitted the proof of the alert's round (returned, closed)
     requester: int | None = None  # extension, extension_decided: who asked for more time
+    assigned_to: int | None = None  # assigned: the person named (None: back to the site's staff)
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,10 @@ class MessageItem:
     action_id: int
     status: str
     action_round: int
-    reason: str | None  # returned: why
+    reason: str | None  # returned: why; assigned: the person's id (None: back to the site's staff)
     extension_id: int | None = None  # extension, extension_decided: the request
     extension_status: str | None = None  # ... its status now: pending, approved, refused
+    assignee_id: int | None = None  # the action's assignee now
     reused: str | None = None  # review: the round's proof has a file seen before (REUSED_BEFORE first)
 
 
@@ -81,7 +83,9 @@ class ActionMessageRepository:
                       (SELECT e.actor_id FROM action_events e WHERE e.action_id = a.id AND e.event = 'submitted'
                          AND e.round = l.round ORDER BY e.id DESC LIMIT 1) AS proof_by,
                       (SELECT x.requested_by FROM action_extensions x WHERE x.id = l.round
-                         AND l.kind IN ('extension', 'extension_decided')) AS requester
+                         AND l.kind IN ('extension', 'extension_decided')) AS requester,
+                      (SELECT CAST(e.detail AS INTEGER) FROM action_events e WHERE e.id = l.round
+                         AND l.kind = 'assigned' AND e.action_id = a.id) AS assigned_to
                FROM action_alerts l JOIN actions a ON a.id = l.action_id JOIN inspections i ON i.id = a.inspection_id
                WHERE l.planned_at IS NULL ORDER BY l.id LIMIT ?""",
             (limit,),
@@ -138,9 +142,13 @@ class ActionMessageRepository:
     async def items(self, key: str) -> list[MessageItem]:
         rows = await self._db.fetchall(
             f"""SELECT l.kind, l.round, a.id, a.status, a.round,
-                      (SELECT e.detail FROM action_events e WHERE e.action_id = a.id AND e.event = 'returned'
-                         AND e.round = l.round ORDER BY e.id DESC LIMIT 1),
-                      x.id, x.status,
+                      CASE l.kind
+                          WHEN 'assigned' THEN (SELECT e.detail FROM action_events e WHERE e.id = l.round
+                                                  AND e.action_id = a.id)
+                          ELSE (SELECT e.detail FROM action_events e WHERE e.action_id = a.id
+                                  AND e.event = 'returned' AND e.round = l.round ORDER BY e.id DESC LIMIT 1)
+                      END,
+                      x.id, x.status, a.assignee_id,
                       -- MIN: 'before' (the finding's own photo) outranks 'earlier' (an earlier round's)
                       (SELECT MIN({REUSED_SQL}) FROM action_evidence e
                          WHERE l.kind = 'review' AND e.action_id = a.id AND e.round = l.round)

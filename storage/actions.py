@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from storage.action_assignees import AssigneeRepository
 from storage.action_extensions import ExtensionRepository, ExtensionRow
 from storage.action_history import alert_sync, event_sync
 from storage.db import Database, Row
@@ -253,6 +254,9 @@ class ActionRepository:
 
     async def pending_extension(self, action_id: int) -> ExtensionRow | None:
         return await ExtensionRepository(self._db).pending_of(action_id)
+
+    def assignees(self) -> AssigneeRepository:
+        return AssigneeRepository(self._db)
 
     # -- the fix-and-verify loop. Each transition is one transaction with its event and checks the
     # state it starts from in its UPDATE, so a double tap or a stale button applies nothing.

@@ -41,6 +41,10 @@ class ActionRefusal(StrEnum):
     STALE = "refused_stale"  # ... for a state the action has left (a double tap, an old message)
     NO_PROOF = "refused_no_proof"  # 提交整改 before any photo, file or note
     RECHECKED = "refused_rechecked"  # a 复查 button of an action decided already (a double tap)
+    OWN_PROOF = "refused_own_proof"  # 通过 or 退回 of the proof the caller submitted themselves
+    NOT_ASSIGNEE = "refused_not_assignee"  # proof from staff while the action is assigned to another person
+    NOT_SITE_STAFF = "refused_not_site_staff"  # 指派 to someone no longer staff of the action's site
+    NOT_MANAGER = "refused_assign_not_manager"  # 指派 by someone not a manager of the site (nor an admin)
 
 
 class ActionRefusedError(RefusedError):
@@ -226,7 +230,8 @@ class ActionLoop:
         """An open action the caller may send proof for; refused otherwise."""
         row = await self.views.visible(caller, action_id)
         if not (await self.views.powers(caller, row)).submit:
-            raise ActionRefusedError(ActionRefusal.NOT_ALLOWED)
+            assigned_elsewhere = row.assignee_id is not None and row.assignee_id != caller.user_id
+            raise ActionRefusedError(ActionRefusal.NOT_ASSIGNEE if assigned_elsewhere else ActionRefusal.NOT_ALLOWED)
         if row.status != ActionStatus.OPEN:
             raise ActionRefusedError(ActionRefusal.STALE)
         return row
@@ -245,8 +250,9 @@ class ActionLoop:
         for it, if any, is dropped)."""
         try:
             row = await self.views.visible(caller, action_id)
-            if not (await self.views.powers(caller, row)).verify:
-                raise ActionRefusedError(ActionRefusal.NOT_ALLOWED)
+            powers = await self.views.powers(caller, row)
+            if not powers.verify:
+                raise ActionRefusedError(ActionRefusal.OWN_PROOF if powers.own_proof else ActionRefusal.NOT_ALLOWED)
             if row.status != ActionStatus.SUBMITTED:
                 raise ActionRefusedError(ActionRefusal.STALE)
         except RefusedError:

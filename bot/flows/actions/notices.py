@@ -3,9 +3,14 @@ at least once, nothing twice across a restart, a 403 marks the person unreachabl
 
 - **整改通知单** (notice): when an inspection is submitted, the site's staff (or the person an action
   is assigned to) and its linked group get one message per inspection listing its actions.
-- **To verify** (review): proof submitted goes to the inspector who found the problem (or, when
-  they can no longer be reached, the site's managers): one message per batch of a tick.
-- **Result** (returned, closed): to whoever submitted the proof.
+- **To verify** (review): proof submitted goes to the inspector who found the problem; when they
+  cannot be reached, or submitted the proof themselves (nobody verifies their own), to the site's
+  inspectors and managers but the submitter, and to the admins when that leaves nobody: one message
+  per batch of a tick.
+- **Result** (returned, closed): to whoever submitted the proof, and to the person the action is
+  assigned to.
+- **Assigned** (指派): to the person a manager assigned the action to; given back to the site's
+  staff, to them.
 - **Extension**: a request for more time goes to the site's managers (admins when it has none);
   its approval or refusal to whoever asked.
 - **Overdue**: an open action past its due date is followed up with its site's staff every
@@ -34,6 +39,7 @@ from storage.duties import DutyRepository, OutboxRow
 
 BATCH = 500
 STAFF = ("staff",)
+VERIFIERS = ("inspector", "manager")
 SHOWN = 20  # lines of one message; the rest are counted (the message stays far under 4096)
 
 
@@ -47,6 +53,7 @@ MESSAGE_OF = {
     "escalation": NoticeKind.ACTION_ESCALATION,
     "extension": NoticeKind.ACTION_EXTENSION,
     "extension_decided": NoticeKind.ACTION_EXTENSION,
+    "assigned": NoticeKind.ACTION_ASSIGNED,
 }
 
 
@@ -65,8 +72,9 @@ class ExtensionNews:
 @dataclass(frozen=True)
 class MessageLine:
     line: ActionLine
-    event: str  # the alert: notice, review, returned, closed, overdue, escalation, extension, extension_decided
-    reason: str | None = None  # returned: why
+    event: str  # the alert: notice, review, returned, closed, overdue, escalation, extension, extension_decided,
+    # assigned
+    reason: str | None = None  # returned: why; assigned: the person's id (None: back to the site's staff)
     extension: ExtensionNews | None = None  # extension, extension_decided
     reused: str | None = None  # review: the proof has a file seen before (storage.actions.REUSED_*)
 
@@ -90,6 +98,8 @@ def still_worth_telling(item: MessageItem) -> bool:
         return live
     if item.kind == "extension":  # a request a manager decided meanwhile is not asked again
         return item.extension_status == "pending" and live
+    if item.kind == "assigned":  # reassigned meanwhile: only the latest holder hears of it
+        return live and (str(item.assignee_id) if item.assignee_id is not None else None) == item.reason
     return True  # a result is news whatever happened since
 
 
@@ -152,16 +162,30 @@ class ActionMessenger:
             if site is not None and site.group_chat_id is not None:
                 chats.append(site.group_chat_id)
         elif alert.kind == "review":
-            finder = await self.duties.person(alert.inspector_id)
-            reachable = finder is not None and not finder.unreachable and await self._active(alert.inspector_id)
-            chats = [alert.inspector_id] if reachable else await self.engine.managers_of(alert.site_id)
+            chats = await self._verifiers(alert)
         elif alert.kind in ("returned", "closed"):
             chats = [alert.proof_by] if alert.proof_by else await self._staff(alert.site_id)
+            if alert.assignee_id:
+                chats.append(alert.assignee_id)
+        elif alert.kind == "assigned":
+            chats = [alert.assigned_to] if alert.assigned_to else await self._staff(alert.site_id)
         elif alert.kind in ("escalation", "extension"):
             chats = await self.engine.managers_of(alert.site_id)
         elif alert.kind == "extension_decided":
             chats = [alert.requester] if alert.requester else []
         return [chat for chat in chats if chat != alert.actor_id]
+
+    async def _verifiers(self, alert: WaitingAlert) -> list[int]:
+        """Who is asked to verify proof: never whoever submitted it (``proof_by``)."""
+        finder = await self.duties.person(alert.inspector_id)
+        reachable = finder is not None and not finder.unreachable and await self._active(alert.inspector_id)
+        if reachable and alert.inspector_id != alert.proof_by:
+            return [alert.inspector_id]
+        site_people = await self.duties.site_people(alert.site_id, VERIFIERS)
+        managers = await self.engine.users.managers_of_site(alert.site_id)
+        others = [p.id for p in site_people if not p.unreachable] + [m.id for m in managers]
+        chosen = [chat for chat in dict.fromkeys(others) if chat not in (alert.proof_by, alert.inspector_id)]
+        return chosen or [chat for chat in sorted(self.engine.admin_ids) if chat != alert.proof_by]
 
     async def _staff(self, site_id: int) -> list[int]:
         return [person.id for person in await self.duties.site_people(site_id, STAFF) if not person.unreachable]

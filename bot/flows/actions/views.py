@@ -3,9 +3,11 @@ its history. Everyone sees only the actions of the sites their roles reach (admi
 inspector who found a problem also sees its action.
 
 Who may do what in the fix-and-verify loop (:func:`ActionFlow.powers`): the site's staff (and admins)
-send proof and submit it, and ask for more time (申请延期); the inspector who found it, the
-inspectors and managers of the site, and admins verify (通过 or 退回); the site's managers and admins
-approve or refuse a request for more time."""
+send proof and submit it, and ask for more time (申请延期) - only the assignee (and admins) while a
+manager has assigned the action to a person; the inspector who found it, the inspectors and managers
+of the site, and admins verify (通过 or 退回), except whoever submitted the proof waiting (nobody
+verifies their own proof); the site's managers and admins approve or refuse a request for more time,
+and assign the action to one of the site's staff (指派)."""
 
 from __future__ import annotations
 
@@ -50,6 +52,7 @@ class HistoryLine:
     detail: str | None
     asked_due: date | None = None  # extension_requested: the date asked for
     old_due: date | None = None  # extended: the due date before
+    assignee_name: str | None = None  # assigned: the person named (None with no detail: back to the staff)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ class ActionCard:
     extension: PendingExtension | None = None  # a request for more time, waiting for a manager
     may_extend: bool = False  # the caller may ask for more time (staff of an open action, none pending)
     may_decide: bool = False  # the caller may approve or refuse the pending request (managers, admins)
+    assignee_name: str | None = None  # 负责人: the person assigned (None: the site's staff)
+    may_assign: bool = False  # the caller may assign it (managers of the site, admins; open or submitted)
+    own_proof: bool = False  # the proof waiting is the caller's own: someone else verifies it
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,8 @@ class LivePage:
 class Powers:
     submit: bool
     verify: bool
-    decide: bool = False  # approve or refuse a request for more time
+    decide: bool = False  # approve or refuse a request for more time; assign the action (指派)
+    own_proof: bool = False  # a verifier who submitted the proof waiting themselves, so may not verify it
 
 
 @dataclass
@@ -128,18 +135,27 @@ class ActionFlow:
         return row
 
     async def powers(self, caller: Caller, row: ActionRow) -> Powers:
+        submitter = (
+            await self.repo.assignees().submitter(row.id, row.round) if row.status == ActionStatus.SUBMITTED else None
+        )
+        own = submitter == caller.user_id
         if Role.ADMIN in caller.roles:
-            return Powers(submit=True, verify=True, decide=True)
+            return Powers(submit=True, verify=not own, decide=True, own_proof=own)
         roles = await self.repo.roles_at(caller.user_id, row.site_id)
         finder = row.inspector_id == caller.user_id and Role.INSPECTOR in caller.roles
+        verifier = finder or bool(roles & {Role.INSPECTOR.value, Role.MANAGER.value})
         return Powers(
-            submit=Role.STAFF.value in roles,
-            verify=finder or bool(roles & {Role.INSPECTOR.value, Role.MANAGER.value}),
+            submit=Role.STAFF.value in roles and row.assignee_id in (None, caller.user_id),
+            verify=verifier and not own,
             decide=Role.MANAGER.value in roles,
+            own_proof=verifier and own,
         )
 
     async def card_of(self, caller: Caller, row: ActionRow) -> ActionCard:
-        history = tuple(self._history(event) for event in await self.repo.events(row.id))
+        events = await self.repo.events(row.id)
+        named = [int(e.detail) for e in events if e.event == "assigned" and e.detail and e.detail.isdigit()]
+        names = await self.repo.assignees().names([*named, *([row.assignee_id] if row.assignee_id else [])])
+        history = tuple(self._history(event, names) for event in events)
         found_on = datetime.fromisoformat(row.created_at).astimezone(self.tz).date()
         powers = await self.powers(caller, row)
         asked = await self.repo.pending_extension(row.id)
@@ -160,6 +176,9 @@ class ActionFlow:
             extension=extension,
             may_extend=powers.submit and row.status == ActionStatus.OPEN and asked is None,
             may_decide=powers.decide and extension is not None,
+            assignee_name=names.get(row.assignee_id, str(row.assignee_id)) if row.assignee_id else None,
+            may_assign=powers.decide and row.status in LIVE,
+            own_proof=powers.own_proof,
         )
 
     async def _site_ids(self, caller: Caller) -> list[int] | None:
@@ -169,12 +188,17 @@ class ActionFlow:
         sites = await self.sites.visible_to(caller.user_id, tuple(role.value for role in SEEING_ROLES))
         return [site.id for site in sites]
 
-    def _history(self, event: ActionEvent) -> HistoryLine:
+    def _history(self, event: ActionEvent, names: dict[int, str]) -> HistoryLine:
         due = date.fromisoformat(event.due_date) if event.due_date else None
         at = datetime.fromisoformat(event.at).astimezone(self.tz)
         asked = date.fromisoformat(event.asked_due) if event.asked_due else None
         old = date.fromisoformat(event.detail) if event.event == "extended" and event.detail else None
-        return HistoryLine(at, event.actor_name, event.event, event.round, due, event.detail, asked, old)
+        assigned = (
+            names.get(int(event.detail), event.detail)
+            if event.event == "assigned" and event.detail and event.detail.isdigit()
+            else None
+        )
+        return HistoryLine(at, event.actor_name, event.event, event.round, due, event.detail, asked, old, assigned)
 
     def line_of(self, row: ActionRow) -> ActionLine:
         rubric = self.rubrics.by_hash(row.rubric_hash)

@@ -214,6 +214,7 @@ class NoticeKind(StrEnum):
     ACTION_OVERDUE = "action_overdue"  # a follow-up of overdue actions, to the site
     ACTION_ESCALATION = "action_escalation"  # overdue actions, to their managers once a day
     ACTION_EXTENSION = "action_extension"  # requests for more time to managers; their outcome to whoever asked
+    ACTION_ASSIGNED = "action_assigned"  # 指派: an action now in a person's hands (or back with the site's staff)
     # Inspection plans (bot/flows/plans/engine.py), rendered from plans.j2:
     PLAN_WEEK = "plan_week"  # an inspector's visits due this week
     PLAN_NUDGE = "plan_nudge"  # a visit due in a few working days

@@ -47,6 +47,8 @@ def card_keyboard(turn: Turn, card: ActionCard) -> InlineKeyboardMarkup:
                 Button(turn.label("actions.btn_return"), callback_data=f"ar:{action_id}"),
             ]
         )
+    if card.may_assign:
+        rows.append([Button(turn.label("actions.btn_assign"), callback_data=f"aa:{action_id}:0")])
     if card.may_extend:
         rows.append([Button(turn.label("actions.btn_extend"), callback_data=f"ax:{action_id}")])
     if card.may_decide and card.extension is not None:

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardMarkup
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.flows.actions.views import SEEING_ROLES, ActionLine
-from bot.handlers.actions import extend, loop, notices
+from bot.handlers.actions import assign, extend, loop, notices
 from bot.handlers.actions.loop import card_keyboard
 from bot.handlers.base import ID, PAGE, Turn, guarded
 
@@ -74,6 +74,7 @@ def register(app: Application) -> None:
     loop.register(app)  # its buttons, and its text and media claimers (first in line)
     notices.register(app)
     extend.register(app)
+    assign.register(app)
 
 
 __all__ = ["ActionLine", "register"]

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from bot.flows.actions.assign import AssignPage, Candidate
 from bot.flows.actions.extend import DateAsked, ReasonAsked, RefusalAsked
 from bot.flows.actions.loop import Proof, ProofSaved, reused_files
 from bot.flows.actions.notices import ActionMessage, ExtensionNews, MessageLine
@@ -155,6 +156,21 @@ EXTENSION_LINES = (
     MessageLine(LATE, "extension_decided", extension=replace(ASKED, status="refused", refusal="不能再拖 & 尽快")),
 )
 
+ASSIGN_HISTORY = (
+    HistoryLine(
+        datetime(2026, 4, 2, 9, 0, tzinfo=SHANGHAI), "李经理", "assigned", 1, None, "4001", assignee_name="前台小张"
+    ),
+    HistoryLine(datetime(2026, 4, 3, 9, 0, tzinfo=SHANGHAI), "李经理", "assigned", 1, None, None),
+)
+ASSIGNED = replace(RETURNED, assignee_name="前台小张<A>", may_assign=True, history=RETURNED.history + ASSIGN_HISTORY)
+OWN_PROOF = replace(WAITING_CARD, may_verify=False, own_proof=True)
+PEOPLE = tuple(Candidate(4000 + n, f"员工{n}") for n in range(1, 9))
+ASSIGN_LINES = (
+    MessageLine(OPEN, "assigned", "4001"),
+    MessageLine(LATE, "assigned", "4001"),
+    MessageLine(WAITING, "assigned", None),
+)
+
 SAMPLES: dict[str, list[dict]] = {
     "day": [{"d": date(2026, 4, 8)}],
     "severity": [{"s": Severity.SERIOUS}, {"s": Severity.GENERAL}],
@@ -169,13 +185,15 @@ SAMPLES: dict[str, list[dict]] = {
     ],
     "btn_open": [{"line": OPEN}],
     "btn_back": [{}],
-    "event": [{"h": h} for h in HISTORY + LOOP_HISTORY + RECHECK_HISTORY + EXTENSION_HISTORY],
+    "event": [{"h": h} for h in HISTORY + LOOP_HISTORY + RECHECK_HISTORY + EXTENSION_HISTORY + ASSIGN_HISTORY],
     "card": [
         {"card": ActionCard(OPEN, 7, date(2026, 4, 1), HISTORY[:1])},
         {"card": ActionCard(LATE, 8, date(2026, 3, 20), HISTORY)},
         {"card": RETURNED},
         {"card": WAITING_CARD},
         {"card": ASKING},
+        {"card": ASSIGNED},
+        {"card": OWN_PROOF},
     ],
     "btn_proof": [{}],
     "btn_submit": [{}],
@@ -210,6 +228,25 @@ SAMPLES: dict[str, list[dict]] = {
     "refused_not_allowed": [{}],
     "refused_stale": [{}],
     "refused_no_proof": [{}],
+    "refused_own_proof": [{}],
+    "refused_not_assignee": [{}],
+    "refused_not_site_staff": [{}],
+    "refused_assign_not_manager": [{}],
+    "btn_assign": [{}],
+    "btn_assignee": [{"name": "前台小张"}],
+    "btn_assign_default": [{}],
+    "btn_back_to_card": [{}],
+    "assign_list": [
+        {"found": AssignPage(ASSIGNED, PEOPLE, 1, 3, 20, 4001)},
+        {"found": AssignPage(RETURNED, PEOPLE[:2], 0, 1, 2, None)},
+        {"found": AssignPage(RETURNED, (), 0, 1, 0, None)},
+    ],
+    "toast_assigned": [{"card": ASSIGNED}, {"card": RETURNED}],
+    "assigned_message": [
+        message(NoticeKind.ACTION_ASSIGNED, ASSIGN_LINES),
+        message(NoticeKind.ACTION_ASSIGNED, ASSIGN_LINES[:1], resent=True),
+        message(NoticeKind.ACTION_ASSIGNED, ASSIGN_LINES[2:], more=2),
+    ],
     "refused_rechecked": [{}],
     "recheck_card": [
         {"card": RecheckCard(9, OPEN, date(2026, 4, 1), 1, 3, 0, (Outcome.FIXED, Outcome.NOT_FIXED, Outcome.SKIPPED))},
