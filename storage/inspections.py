@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from storage.actions import NewAction, plan_rechecks_sync, reconcile_for_inspection_sync
@@ -162,6 +163,21 @@ def _evidence(rows: Iterable[Row]) -> dict[str, ClauseEvidence]:
             notes.setdefault(row["clause_id"], []).append(row["text"])
     clauses = set(notes) | set(photos)
     return {clause: ClauseEvidence(tuple(notes.get(clause, ())), photos.get(clause, 0)) for clause in clauses}
+
+
+def repeat_deductions_in(database: Path, start: str, end: str) -> dict[int, float]:
+    """The export's column: inspections submitted in ``[start, end)`` with a repeat-finding
+    deduction, by id (the rest took none). A read-only connection of its own, like the export's."""
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            """SELECT id, repeat_deduction FROM inspections WHERE status = 'submitted' AND submitted_at >= ?
+                 AND submitted_at < ? AND repeat_count > 0""",
+            (start, end),
+        ).fetchall()
+    finally:
+        conn.close()
+    return {row[0]: row[1] for row in rows}
 
 
 class InspectionRepository:
