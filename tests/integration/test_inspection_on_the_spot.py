@@ -142,6 +142,12 @@ async def test_a_finding_fixed_on_the_spot_becomes_a_closed_action_with_its_reas
     card = await manager.wait_text("当场整改，整改关闭：已当场补齐台账")
     assert "已关闭" in card.text
 
+    # The printable 整改通知单 lists the open one and counts the one fixed on the spot.
+    await manager.press_data(f"an:{inspection_id}", card.message_id)
+    _, html = document_of(bot.api, await manager.wait_reply(10, lambda m: m.kind == "document"))
+    page = html.decode("utf-8")
+    assert "二(一)4" in page and "一(一)2" not in page and "另有 1 项已当场整改。" in page
+
 
 async def test_a_reopen_keeps_the_closed_action_and_a_new_mark_closes_an_open_one(bot: BotUnderTest) -> None:
     inspection_id, _ = await a_draft_with_two_findings(bot)

@@ -22,7 +22,9 @@ from storage.pending import PendingInputRepository
 REASON = "spot_reason"  # pending input: the next text is why this finding counts as fixed on the spot
 PHOTO = "spot_photo"  # pending input: the next photo is its "after" photo
 KINDS = (REASON, PHOTO)
-WINDOW = timedelta(hours=12)  # an unanswered question stops claiming messages after this long
+# An unanswered question stops claiming messages after this long: a note typed on a clause card much
+# later is not taken for a reason (the actions loop, asked from a card of its own, waits 12 hours).
+WINDOW = timedelta(hours=1)
 MAX_REASON = 500
 
 
