@@ -257,6 +257,7 @@ async def test_the_repeat_deduction_is_stored_net_and_shown_as_its_own_line(
 ) -> None:
     async with bot_with(botapi, tmp_path, clock, repeat_deduction=1.0) as bot:
         first, second = await second_visit(bot)
+        manager = bot.api.person(MANAGER, "李经理", started=True)  # told of the submit
         rubric = bot.services.rubrics.get(2)
         inspector, review = await open_review(bot)
         assert "重复问题扣分 −2.0（2 项 × 1）" in review.text
@@ -279,8 +280,10 @@ async def test_the_repeat_deduction_is_stored_net_and_shown_as_its_own_line(
         )
         assert first_row["repeat_count"] == 0 and first_row["earned"] == gross.earned  # no repeat the first time
 
+        manager_notice = await manager.wait_text("提交了")
+        assert f"{net_percent:.1f}%" in manager_notice.text and "重复问题扣分 −2.0" in manager_notice.text
+
         # The report recomputes the rubric's score from the answers, shows the line, and its net is the stored one.
-        manager = bot.api.person(MANAGER, "李经理")
         await manager.send_command("report", str(second))
         _, html = document_of(bot.api, await manager.wait_reply(10, lambda m: m.kind == "document"))
         page = html.decode("utf-8")
