@@ -18,6 +18,7 @@ from bot.flows.actions.notices import ActionMessenger
 from bot.flows.actions.recheck import RecheckFlow
 from bot.flows.actions.views import ActionFlow
 from bot.flows.duties.answers import DutyFlow
+from bot.flows.inspection.on_the_spot import OnTheSpot
 from bot.flows.inspection.walk import InspectionFlow
 from bot.flows.people import recognition
 from bot.flows.people.audit import Audit
@@ -66,6 +67,7 @@ class Services:
     pending: PendingInputRepository = field(init=False)
     files: FileStore = field(init=False)
     inspections: InspectionFlow = field(init=False)
+    on_the_spot: OnTheSpot = field(init=False)
     duties: DutyFlow = field(init=False)
     actions: ActionFlow = field(init=False)
     action_loop: ActionLoop = field(init=False)
@@ -97,6 +99,7 @@ class Services:
             calendar=WorkCalendar.of(self.settings.duties),
             tz=self.settings.tz,
         )
+        self.on_the_spot = OnTheSpot(self.inspections, self.pending)
         self.duties = DutyFlow(
             repo=DutyRepository(self.db),
             sites=self.sites,
@@ -143,7 +146,9 @@ class Services:
             self.actions, ExtensionRepository(self.db), self.pending, engine.calendar, self.settings.actions
         )
         report_repo = ReportRepository(self.db)
-        self.reports = ReportFlow(report_repo, self.sites, self.rubrics, self.files, self.clock, self.settings)
+        self.reports = ReportFlow(
+            report_repo, self.sites, self.rubrics, self.files, self.clock, self.settings, InspectionRepository(self.db)
+        )
         self.digests = DigestFlow(self.reports, report_repo, self.users, self.clock, self.settings)
         self.action_figures = ActionFigureFlow(
             ActionFigureRepository(self.db), self.reports, self.rubrics, self.clock, self.settings.tz

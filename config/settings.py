@@ -85,6 +85,12 @@ class ActionSettings:
     escalate_days: int = 3
     # An extension (申请延期) may move the due date at most this many working days later.
     max_extension_days: int = 30
+    # 当场整改: in review an inspector may mark a finding fixed on the spot (reason, optional photo);
+    # its action is created closed at submit.
+    on_the_spot: bool = True
+    # Points taken off an inspection's score per repeat finding (below 符合 at the previous visit
+    # too); 0 = off. Shown as its own line wherever the score is.
+    repeat_deduction: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -311,6 +317,19 @@ def _severity(value: Any) -> str:
     return text
 
 
+def _points(value: Any) -> float:
+    """Score points, 0 to 100 (0 turns the deduction off)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if not 0.0 <= number <= 100.0:
+        raise ValueError("must be between 0 and 100")
+    return number
+
+
 def _frequency(value: Any):
     return parse_frequency(_str(value))
 
@@ -372,6 +391,8 @@ _SETTINGS: tuple[tuple[str, str, str | None, str, Any], ...] = (
     ("actions", "follow_up_days", None, "actions.follow_up_days", _int_between(1, 30)),
     ("actions", "escalate_days", None, "actions.escalate_days", _int_between(1, 60)),
     ("actions", "max_extension_days", None, "actions.max_extension_days", _int_between(1, 250)),
+    ("actions", "on_the_spot", None, "actions.on_the_spot", _bool),
+    ("actions", "repeat_deduction", None, "actions.repeat_deduction", _points),
     ("backup", "enabled", None, "backup.enabled", _bool),
     ("backup", "every_hours", None, "backup.every_hours", _int_between(1, 168)),
     ("backup", "keep", None, "backup.keep", _int_between(1, 365)),

@@ -68,6 +68,7 @@ class NoticeHead:
     inspector_name: str
     submitted_at: str | None
     notes: dict[str, tuple[str, ...]]  # the inspector's notes, by clause
+    on_the_spot: frozenset[str] = frozenset()  # clauses marked fixed on the spot (当场整改) in review
 
 
 class ActionMessageRepository:
@@ -233,6 +234,10 @@ class ActionMessageRepository:
                 "SELECT clause_id, text FROM notes WHERE inspection_id = ? ORDER BY id", (inspection_id,)
             ):
                 notes.setdefault(clause_id, []).append(text)
-            return NoticeHead(row[0], row[1], row[2], row[4] or "", row[3], {k: tuple(v) for k, v in notes.items()})
+            spot = conn.execute("SELECT clause_id FROM on_the_spot WHERE inspection_id = ?", (inspection_id,))
+            notes_by_clause = {k: tuple(v) for k, v in notes.items()}
+            return NoticeHead(
+                row[0], row[1], row[2], row[4] or "", row[3], notes_by_clause, frozenset(r[0] for r in spot)
+            )
 
         return await self._db.read(read)

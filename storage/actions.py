@@ -7,8 +7,6 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
 from storage.action_assignees import AssigneeRepository
 from storage.action_extensions import ExtensionRepository, ExtensionRow
 from storage.action_history import alert_sync, event_sync
@@ -96,8 +94,8 @@ _SELECT = """SELECT a.*, s.name AS site_name, i.rubric_hash, i.inspector_id
     FROM actions a JOIN sites s ON s.id = a.site_id JOIN inspections i ON i.id = a.inspection_id"""
 
 
-async def reconcile_for_inspection(
-    conn: aiosqlite.Connection,
+def reconcile_for_inspection_sync(
+    conn: sqlite3.Connection,
     inspection_id: int,
     site_id: int,
     actions: Sequence[NewAction],
@@ -106,16 +104,20 @@ async def reconcile_for_inspection(
 ) -> None:
     """Inside the submit's transaction: one action per finding, each with its history. After a
     reopen, a finding still there keeps its action (and due date), a new one gets an action, and the
-    action of a finding no longer there is cancelled, recorded."""
-    rows = await conn.execute_fetchall(
+    action of a finding no longer there is cancelled, recorded. A finding marked 当场整改 in review
+    gets its action closed at once (event ``on_the_spot``, its "after" photo as round-1 proof) and no
+    notice; a mark on what is no longer a finding is dropped."""
+    rows = conn.execute(
         "SELECT id, clause_id, answer, severity, status, round FROM actions WHERE inspection_id = ?", (inspection_id,)
-    )
+    ).fetchall()
     existing = {row["clause_id"]: row for row in rows}
     wanted = {action.clause_id: action for action in actions}
+    marks = {m["clause_id"]: m for m in conn.execute(_MARKS, (inspection_id,)).fetchall()}
     for action in actions:
         row = existing.get(action.clause_id)
+        mark = marks.get(action.clause_id)
         if row is None:
-            cursor = await conn.execute(
+            cursor = conn.execute(
                 """INSERT INTO actions (inspection_id, site_id, clause_id, answer, severity, due_date, follow_up_on,
                                         escalate_on, repeat_of, created_at, updated_at)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -133,21 +135,66 @@ async def reconcile_for_inspection(
                     now,
                 ),
             )
-            await _event(conn, cursor.lastrowid, now, actor_id, "created", 1, action.due_date)
-            await _alert(conn, cursor.lastrowid, "notice", 1, actor_id, now)
-        elif row["status"] == "cancelled" or (row["answer"], row["severity"]) != (action.answer, action.severity):
-            status = "open" if row["status"] == "cancelled" else row["status"]
-            await conn.execute(
+            action_id = cursor.lastrowid
+            assert action_id is not None
+            event_sync(conn, action_id, now, actor_id, "created", 1)
+            if mark is not None:
+                _close_on_the_spot_sync(conn, action_id, 1, mark, actor_id, now)
+            else:
+                alert_sync(conn, action_id, "notice", 1, actor_id, now)
+            continue
+        status = row["status"]
+        if status == "cancelled" or (row["answer"], row["severity"]) != (action.answer, action.severity):
+            status = "open" if status == "cancelled" else status
+            conn.execute(
                 "UPDATE actions SET answer = ?, severity = ?, status = ?, updated_at = ? WHERE id = ?",
                 (action.answer, action.severity, status, now, row["id"]),
             )
-            await _event(conn, row["id"], now, actor_id, "changed", row["round"], None, action.answer)
-            if row["status"] == "cancelled":  # back after a reopen: the site hears of it again
-                await _alert(conn, row["id"], "notice", row["round"], actor_id, now)
+            event_sync(conn, row["id"], now, actor_id, "changed", row["round"], action.answer)
+            if row["status"] == "cancelled" and mark is None:  # back after a reopen: the site hears of it again
+                alert_sync(conn, row["id"], "notice", row["round"], actor_id, now)
+        if mark is not None and status in ("open", "submitted"):  # marked after a reopen
+            _close_on_the_spot_sync(conn, row["id"], row["round"], mark, actor_id, now)
     for clause_id, row in existing.items():
         if clause_id not in wanted and row["status"] in ("open", "submitted"):
-            await conn.execute("UPDATE actions SET status = 'cancelled', updated_at = ? WHERE id = ?", (now, row["id"]))
-            await _event(conn, row["id"], now, actor_id, "cancelled", row["round"], None, "finding_removed")
+            conn.execute("UPDATE actions SET status = 'cancelled', updated_at = ? WHERE id = ?", (now, row["id"]))
+            event_sync(conn, row["id"], now, actor_id, "cancelled", row["round"], "finding_removed")
+    stale = [clause_id for clause_id in marks if clause_id not in wanted]
+    conn.executemany(
+        "DELETE FROM on_the_spot WHERE inspection_id = ? AND clause_id = ?", [(inspection_id, c) for c in stale]
+    )
+
+
+_MARKS = """SELECT clause_id, reason, file_id, file_unique_id, sha256, mime_type, size, marked_by
+            FROM on_the_spot WHERE inspection_id = ?"""
+
+
+def _close_on_the_spot_sync(
+    conn: sqlite3.Connection, action_id: int, round_: int, mark: sqlite3.Row, actor_id: int, now: str
+) -> None:
+    """当场整改: closed as of the submit, on time, with the reason and the "after" photo as proof."""
+    conn.execute(
+        "UPDATE actions SET status = 'closed', closed_at = ?, updated_at = ? WHERE id = ?", (now, now, action_id)
+    )
+    event_sync(conn, action_id, now, actor_id, "on_the_spot", round_, mark["reason"])
+    if mark["file_unique_id"] is not None:
+        conn.execute(
+            """INSERT OR IGNORE INTO action_evidence (action_id, round, kind, file_id, file_unique_id, sha256,
+                   mime_type, size, text, sent_by, created_at)
+               VALUES (?, ?, 'photo', ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                action_id,
+                round_,
+                mark["file_id"],
+                mark["file_unique_id"],
+                mark["sha256"],
+                mark["mime_type"],
+                mark["size"],
+                mark["reason"],
+                mark["marked_by"],
+                now,
+            ),
+        )
 
 
 def plan_rechecks_sync(conn: sqlite3.Connection, inspection_id: int, site_id: int) -> None:
@@ -160,34 +207,6 @@ def plan_rechecks_sync(conn: sqlite3.Connection, inspection_id: int, site_id: in
                AND a.closed_at >= COALESCE((SELECT MAX(i.submitted_at) FROM inspections i
                                             WHERE i.site_id = a.site_id AND i.status = 'submitted'), '')))""",
         (inspection_id, site_id),
-    )
-
-
-async def _event(
-    conn: aiosqlite.Connection,
-    action_id: int | None,
-    now: str,
-    actor_id: int | None,
-    event: str,
-    round_: int,
-    due_date: str | None,
-    detail: str | None = None,
-) -> None:
-    await conn.execute(
-        """INSERT INTO action_events (action_id, at, actor_id, event, round, due_date, detail)
-           VALUES (?, ?, ?, ?, ?, ?, ?)""",
-        (action_id, now, actor_id, event, round_, due_date, detail),
-    )
-
-
-async def _alert(
-    conn: aiosqlite.Connection, action_id: int | None, kind: str, round_: int, actor_id: int | None, now: str
-) -> None:
-    """Something to tell about an action, planned into messages by the engine's next tick."""
-    await conn.execute(
-        """INSERT OR IGNORE INTO action_alerts (action_id, kind, round, actor_id, created_at)
-           VALUES (?, ?, ?, ?, ?)""",
-        (action_id, kind, round_, actor_id, now),
     )
 
 

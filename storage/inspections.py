@@ -6,11 +6,12 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from storage.actions import NewAction, plan_rechecks_sync, reconcile_for_inspection
+from storage.actions import NewAction, plan_rechecks_sync, reconcile_for_inspection_sync
 from storage.db import Database, Row
-from storage.people import AuditEntry, write_audit
+from storage.people import AuditEntry, write_audit_sync
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,26 @@ class PreviousFinding:
     inspection_id: int
     answer: str  # partial | fail
     action_status: str | None  # open, submitted, closed, cancelled; None: found before actions existed
+
+
+@dataclass(frozen=True)
+class SpotMark:
+    """A finding the inspector marked fixed on the spot (当场整改) in review."""
+
+    clause_id: str
+    reason: str
+    file_id: str | None  # the "after" photo
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class StoredDeduction:
+    """The repeat-finding deduction frozen at submit: ``count`` repeats at ``points`` each came to
+    ``amount`` (capped so the net never goes below 0)."""
+
+    amount: float = 0.0
+    count: int = 0
+    points: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -142,6 +163,21 @@ def _evidence(rows: Iterable[Row]) -> dict[str, ClauseEvidence]:
             notes.setdefault(row["clause_id"], []).append(row["text"])
     clauses = set(notes) | set(photos)
     return {clause: ClauseEvidence(tuple(notes.get(clause, ())), photos.get(clause, 0)) for clause in clauses}
+
+
+def repeat_deductions_in(database: Path, start: str, end: str) -> dict[int, float]:
+    """The export's column: inspections submitted in ``[start, end)`` with a repeat-finding
+    deduction, by id (the rest took none). A read-only connection of its own, like the export's."""
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            """SELECT id, repeat_deduction FROM inspections WHERE status = 'submitted' AND submitted_at >= ?
+                 AND submitted_at < ? AND repeat_count > 0""",
+            (start, end),
+        ).fetchall()
+    finally:
+        conn.close()
+    return {row[0]: row[1] for row in rows}
 
 
 class InspectionRepository:
@@ -318,12 +354,75 @@ class InspectionRepository:
 
     async def fill_unanswered(self, inspection_id: int, rows: list[tuple[str, str]], now: str) -> None:
         """Mark (clause_id, category_id) pairs 不适用 (review: "mark the rest N/A")."""
-        async with self._db.write() as conn:
-            await conn.executemany(
+
+        def store(conn: sqlite3.Connection) -> None:
+            conn.executemany(
                 """INSERT OR IGNORE INTO answers (inspection_id, clause_id, category_id, answer, earned, possible,
                    answered_at) VALUES (?, ?, ?, 'na', NULL, NULL, ?)""",
                 [(inspection_id, clause_id, category_id, now) for clause_id, category_id in rows],
             )
+
+        await self._db.transaction(store)
+
+    # -- 当场整改: findings fixed on the spot, marked in review ------------------------------------
+
+    async def mark_on_the_spot(self, inspection_id: int, clause_id: str, reason: str, actor_id: int, now: str) -> bool:
+        """Mark (or re-mark, keeping its photo) a finding fixed on the spot. False: not a draft any more."""
+
+        def store(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                """INSERT INTO on_the_spot (inspection_id, clause_id, reason, marked_by, created_at)
+                   SELECT id, ?, ?, ?, ? FROM inspections WHERE id = ? AND status = 'draft'
+                   ON CONFLICT (inspection_id, clause_id) DO UPDATE SET reason = excluded.reason,
+                       marked_by = excluded.marked_by, created_at = excluded.created_at""",
+                (clause_id, reason, actor_id, now, inspection_id),
+            )
+            return cursor.rowcount > 0
+
+        return await self._db.transaction(store)
+
+    async def on_the_spot_photo(
+        self, inspection_id: int, clause_id: str, file_id: str, file_unique_id: str, sha256: str, size: int, mime: str
+    ) -> bool:
+        """The mark's "after" photo (a later one replaces it). False: no such mark on a draft."""
+
+        def store(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                """UPDATE on_the_spot SET file_id = ?, file_unique_id = ?, sha256 = ?, size = ?, mime_type = ?
+                   WHERE inspection_id = ? AND clause_id = ?
+                     AND EXISTS (SELECT 1 FROM inspections WHERE id = ? AND status = 'draft')""",
+                (file_id, file_unique_id, sha256, size, mime, inspection_id, clause_id, inspection_id),
+            )
+            return cursor.rowcount > 0
+
+        return await self._db.transaction(store)
+
+    async def unmark_on_the_spot(self, inspection_id: int, clause_id: str) -> bool:
+        """撤销 before submit. False: there was no mark (a double tap) or the inspection is submitted."""
+
+        def store(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                """DELETE FROM on_the_spot WHERE inspection_id = ? AND clause_id = ?
+                     AND EXISTS (SELECT 1 FROM inspections WHERE id = ? AND status = 'draft')""",
+                (inspection_id, clause_id, inspection_id),
+            )
+            return cursor.rowcount > 0
+
+        return await self._db.transaction(store)
+
+    async def on_the_spot(self, inspection_id: int) -> dict[str, SpotMark]:
+        rows = await self._db.fetchall(
+            "SELECT clause_id, reason, file_id, sha256 FROM on_the_spot WHERE inspection_id = ?", (inspection_id,)
+        )
+        return {r["clause_id"]: SpotMark(r["clause_id"], r["reason"], r["file_id"], r["sha256"]) for r in rows}
+
+    async def repeat_deduction(self, inspection_id: int) -> StoredDeduction:
+        row = await self._db.fetchone(
+            "SELECT repeat_deduction, repeat_count, repeat_points FROM inspections WHERE id = ?", (inspection_id,)
+        )
+        if row is None:
+            return StoredDeduction()
+        return StoredDeduction(row["repeat_deduction"], row["repeat_count"], row["repeat_points"])
 
     # -- evidence -------------------------------------------------------------------------------
 
@@ -392,15 +491,19 @@ class InspectionRepository:
         actor_id: int,
         now: str,
         actions: Sequence[NewAction] = (),
+        deduction: StoredDeduction | None = None,
     ) -> bool:
-        """Lock the inspection with its frozen score, and create (or, after a reopen, reconcile) the
-        corrective actions of its findings in the same transaction. False when it was not a draft
-        (double submit)."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+        """Lock the inspection with its frozen score (net of ``deduction``), and create (or, after a
+        reopen, reconcile) the corrective actions of its findings in the same transaction, one trip.
+        False when it was not a draft (double submit)."""
+        taken = deduction or StoredDeduction()
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 """UPDATE inspections SET status = 'submitted', submitted_at = ?, updated_at = ?, cursor = NULL,
                    awaiting = NULL, evidence_clause = NULL, earned = ?, possible = ?, percent = ?, grade = ?,
-                   veto = ?, answered_count = ?, na_count = ?, clause_count = ?, incomplete = ?
+                   veto = ?, answered_count = ?, na_count = ?, clause_count = ?, incomplete = ?,
+                   repeat_deduction = ?, repeat_count = ?, repeat_points = ?
                    WHERE id = ? AND status = 'draft'""",
                 (
                     now,
@@ -414,34 +517,43 @@ class InspectionRepository:
                     coverage.not_applicable,
                     coverage.clauses,
                     int(coverage.incomplete),
+                    taken.amount,
+                    taken.count,
+                    taken.points,
                     inspection_id,
                 ),
             )
             if cursor.rowcount == 0:
                 return False
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO inspection_events (inspection_id, at, actor_id, event) VALUES (?, ?, ?, 'submitted')",
                 (inspection_id, now, actor_id),
             )
-            site = await conn.execute_fetchall("SELECT site_id FROM inspections WHERE id = ?", (inspection_id,))
-            await reconcile_for_inspection(conn, inspection_id, site[0]["site_id"], actions, actor_id, now)
-        return True
+            site_id = conn.execute("SELECT site_id FROM inspections WHERE id = ?", (inspection_id,)).fetchone()[0]
+            reconcile_for_inspection_sync(conn, inspection_id, site_id, actions, actor_id, now)
+            return True
+
+        return await self._db.transaction(work)
 
     async def reopen(self, inspection_id: int, actor_id: int, reason: str, now: str, audit: AuditEntry) -> bool:
         """Unlock a submitted inspection; its event and the audit entry are written in the same transaction."""
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 """UPDATE inspections SET status = 'draft', updated_at = ?, reopened_count = reopened_count + 1,
-                   earned = NULL, possible = NULL, percent = NULL, grade = NULL, veto = 0
+                   earned = NULL, possible = NULL, percent = NULL, grade = NULL, veto = 0,
+                   repeat_deduction = 0, repeat_count = 0, repeat_points = 0
                    WHERE id = ? AND status = 'submitted'""",
                 (now, inspection_id),
             )
             if cursor.rowcount == 0:
                 return False
-            await conn.execute(
+            conn.execute(
                 """INSERT INTO inspection_events (inspection_id, at, actor_id, event, detail)
                    VALUES (?, ?, ?, 'reopened', ?)""",
                 (inspection_id, now, actor_id, reason),
             )
-            await write_audit(conn, audit, now)
-        return True
+            write_audit_sync(conn, audit, now)
+            return True
+
+        return await self._db.transaction(work)

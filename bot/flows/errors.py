@@ -21,6 +21,9 @@ class Refusal(StrEnum):
     TOO_BIG = "too_big"
     NOT_AN_IMAGE = "not_an_image"
     TOO_LONG = "too_long"
+    ON_THE_SPOT_OFF = "on_the_spot_off"  # 当场整改 is turned off ([actions] on_the_spot = false)
+    NOT_A_FINDING = "not_a_finding"  # 当场整改 on a clause no longer below 符合
+    NO_REASON = "no_reason"  # 当场整改 needs a reason in words
 
 
 class RefusedError(Exception):

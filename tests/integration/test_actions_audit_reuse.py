@@ -142,6 +142,7 @@ async def test_a_before_photo_sent_as_proof_is_flagged_and_each_transition_audit
 
     # Each transition has one audit entry: who, and why where there is one.
     assert await audit_rows(bot, action_id) == [
+        ("action.created", INSPECTOR, {"site": "阳光花园", "round": 1}),
         ("action.submitted", STAFF, {"site": "阳光花园", "round": 1}),
         ("action.returned", INSPECTOR, {"site": "阳光花园", "round": 1, "reason": "这是整改前的照片"}),
         ("action.submitted", STAFF, {"site": "阳光花园", "round": 2}),
@@ -149,7 +150,7 @@ async def test_a_before_photo_sent_as_proof_is_flagged_and_each_transition_audit
     ]
     # ... written with its event: one entry per person's event, at the event's moment.
     events = await bot.services.db.fetchall(
-        "SELECT at, event FROM action_events WHERE action_id = ? AND event != 'created' ORDER BY id", (action_id,)
+        "SELECT at, event FROM action_events WHERE action_id = ? ORDER BY id", (action_id,)
     )
     entries = await bot.services.db.fetchall(
         "SELECT at, action FROM audit_log WHERE target = ? ORDER BY id", (f"action:{action_id}",)
@@ -178,6 +179,7 @@ async def test_an_extension_asked_and_approved_is_audited(bot: BotUnderTest) -> 
     await manager.wait_text("同意延期：截止 4月9日 → 4月16日")
 
     assert await audit_rows(bot, action_id) == [
+        ("action.created", INSPECTOR, {"site": "阳光花园", "round": 1}),
         (
             "action.extension_requested",
             STAFF,

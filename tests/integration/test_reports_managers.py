@@ -205,11 +205,11 @@ async def test_an_incomplete_inspection_is_marked_on_every_managers_screen(compa
     document = await south.wait_reply(timeout=20)
     sheet = load_workbook(io.BytesIO(bot.api.file_bytes(document.document["file_id"])))["督导"]
     header = [cell.value for cell in sheet[1]]
-    assert header[-4:] == ["已作答", "不适用", "条款数", "覆盖不足"]
+    assert header[-5:] == ["已作答", "不适用", "条款数", "覆盖不足", "重复问题扣分"]
     rows = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
-    assert rows[incomplete.inspection_id][-4:] == (65, 35, 65, "✔")
+    assert rows[incomplete.inspection_id][-5:] == (65, 35, 65, "✔", None)  # no repeat-finding deduction
     complete = company.latest("南山公馆").inspection_id
-    assert rows[complete][-4:] == (65, 0, 65, None)
+    assert rows[complete][-5:] == (65, 0, 65, None, None)
     bot.api.assert_no_errors()
 
 

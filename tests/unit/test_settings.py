@@ -84,6 +84,9 @@ def test_bot_config_env_names_the_file(tmp_path):
         ({}, "[backup]\nkeep = 400\n", "[backup] keep: must be between 1 and 365"),
         ({}, "[backup]\nenabled = 'maybe'\n", "[backup] enabled: must be true or false"),
         ({}, "[backup]\nevery = 24\n", "[backup] every: unknown key"),
+        ({}, "[actions]\nrepeat_deduction = -1\n", "[actions] repeat_deduction: must be between 0 and 100"),
+        ({}, "[actions]\nrepeat_deduction = 'lots'\n", "[actions] repeat_deduction: must be a number"),
+        ({}, "[actions]\non_the_spot = 'maybe'\n", "[actions] on_the_spot: must be true or false"),
         ({"BOT_LOG_FORMAT": "xml"}, None, "BOT_LOG_FORMAT: must be text or json"),
         ({"BOT_METRICS_PORT": "70000"}, None, "BOT_METRICS_PORT: must be between 1 and 65535"),
         ({"BOT_METRICS_ENABLED": "maybe"}, None, "BOT_METRICS_ENABLED: must be true or false"),
@@ -151,3 +154,10 @@ def test_metrics_and_log_format_from_file_and_environment(tmp_path):
     )
     assert (settings.metrics.enabled, settings.metrics.listen, settings.metrics.port) == (True, "0.0.0.0", 9200)
     assert settings.log_format == "json"
+
+
+def test_on_the_spot_and_the_repeat_deduction(tmp_path):
+    defaults = load()
+    assert defaults.actions.on_the_spot is True and defaults.actions.repeat_deduction == 0.0  # off
+    settings = load(toml="[actions]\non_the_spot = false\nrepeat_deduction = 1.5\n", tmp_path=tmp_path)
+    assert settings.actions.on_the_spot is False and settings.actions.repeat_deduction == 1.5

@@ -2,7 +2,8 @@
 site lead and the inspector), and PDF where headless Chromium is installed (as /report does).
 
 Anyone who may see the site's actions may print it; the items are the inspection's actions as they
-stand now (cancelled ones left out), each with the inspector's notes on its clause.
+stand now (cancelled ones left out), each with the inspector's notes on its clause; those fixed on
+the spot (当场整改, closed at submit) are only counted, in a line of their own.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class NoticeDocument:
     inspector_name: str
     found_on: date | None
     items: tuple[NoticeItem, ...]
+    fixed_on_the_spot: int = 0  # findings closed at submit (当场整改): counted, not listed
 
 
 async def notice_document(
@@ -45,8 +47,9 @@ async def notice_document(
         raise RefusedError(Refusal.NOT_FOUND)
     await views.visible(caller, rows[0].id)  # refused as not found for someone who may not see the site
     found_on = datetime.fromisoformat(head.submitted_at).astimezone(views.tz).date() if head.submitted_at else None
-    items = tuple(NoticeItem(views.line_of(row), head.notes.get(row.clause_id, ())) for row in rows)
-    return NoticeDocument(inspection_id, head.site_name, head.inspector_name, found_on, items)
+    spot = [row for row in rows if row.status == ActionStatus.CLOSED and row.clause_id in head.on_the_spot]
+    items = tuple(NoticeItem(views.line_of(row), head.notes.get(row.clause_id, ())) for row in rows if row not in spot)
+    return NoticeDocument(inspection_id, head.site_name, head.inspector_name, found_on, items, len(spot))
 
 
 def render_notice_html(document: NoticeDocument, lang: str) -> str:

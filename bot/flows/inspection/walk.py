@@ -16,6 +16,7 @@ from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role
 from bot.flows.actions.rules import drafts_for
 from bot.flows.errors import Refusal, RefusedError, bounded_text
+from bot.flows.inspection.deduction import Deduction, repeat_deduction, stored_deduction
 from bot.flows.people.audit import AuditAction
 from bot.flows.schedule import WorkCalendar
 from config.settings import ActionSettings, InspectionSettings
@@ -24,7 +25,15 @@ from rubric.registry import RubricRegistry
 from rubric.scoring import ScoreReport, clause_score, needs_evidence, score_inspection
 from storage.actions import NewAction
 from storage.files import FileStore
-from storage.inspections import ClauseEvidence, Coverage, InspectionRepository, InspectionRow, PreviousFinding
+from storage.inspections import (
+    ClauseEvidence,
+    Coverage,
+    InspectionRepository,
+    InspectionRow,
+    PreviousFinding,
+    SpotMark,
+    StoredDeduction,
+)
 from storage.people import AuditEntry
 from storage.sites import Site, SiteRepository
 
@@ -137,6 +146,9 @@ class Review:
     findings: tuple[FindingLine, ...]
     unanswered: tuple[Clause, ...]
     allow_partial: bool
+    marks: dict[str, SpotMark] = field(default_factory=dict)  # 当场整改, by clause id (findings only)
+    on_the_spot: bool = False  # whether findings may be marked fixed on the spot
+    deduction: Deduction | None = None  # repeat findings' deduction at submit; ``report`` is net of it
 
 
 @dataclass(frozen=True)
@@ -152,6 +164,8 @@ class Result:
     submitted_at: str
     duration_minutes: int
     answered: int  # by the inspector; the rest of the 不适用 were marked wholesale at submit
+    deduction: Deduction | None = None  # ``report`` is net of it
+    fixed_on_the_spot: int = 0  # findings whose action was closed at once (当场整改)
 
 
 @dataclass(frozen=True)
@@ -496,8 +510,23 @@ class InspectionFlow:
         walk = await self.load(caller, inspection_id, for_change=True)
         report, findings = await self._score(walk)
         unanswered = tuple(walk.rubric.clause(c) for c in report.unanswered)
+        state = await self.repo.state(walk.id)
+        previous = state.previous if state else {}
+        repeats = sum(1 for f in report.findings if f.clause_id in previous)
+        net, deduction = repeat_deduction(report, walk.rubric, repeats, self.actions.repeat_deduction)
+        found = {f.clause.id for f in findings}
+        marks = {k: m for k, m in (await self.repo.on_the_spot(walk.id)).items() if k in found}
         return Review(
-            walk.id, walk.row.site_name, report, walk.rubric, findings, unanswered, self.settings.allow_partial_submit
+            walk.id,
+            walk.row.site_name,
+            net,
+            walk.rubric,
+            findings,
+            unanswered,
+            self.settings.allow_partial_submit,
+            marks,
+            self.actions.on_the_spot,
+            deduction,
         )
 
     async def submit(self, caller: Caller, inspection_id: int, mark_rest_na: bool = False) -> Result:
@@ -528,6 +557,11 @@ class InspectionFlow:
             )
             for d in drafts_for(report.findings, walk.rubric, today, self.calendar, self.actions)
         ]
+        repeats = sum(1 for action in actions if action.repeat_of is not None)
+        report, deduction = repeat_deduction(report, walk.rubric, repeats, self.actions.repeat_deduction)
+        stored = StoredDeduction(deduction.amount, deduction.count, deduction.points) if deduction else None
+        # Marks stored while 当场整改 was on count at submit even if it was turned off since: each was
+        # given with a reason and is on the review screen the inspector submitted from.
         submitted = await self.repo.submit(
             walk.id,
             report.overall.earned,
@@ -539,11 +573,12 @@ class InspectionFlow:
             caller.user_id,
             now,
             actions,
+            stored,
         )
         if not submitted:
             raise RefusedError(Refusal.SUBMITTED, site=walk.row.site_name)
         row = await self._row(walk.id)
-        return self._result(row, walk.rubric, report, findings, caller.name)
+        return await self._result(row, walk.rubric, report, findings, caller.name, deduction)
 
     async def reopen(self, caller: Caller, inspection_id: int, reason: str) -> InspectionRow:
         """A manager unlocks a submitted inspection so its inspector can correct it; recorded as an event
@@ -568,7 +603,9 @@ class InspectionFlow:
     async def result(self, caller: Caller, inspection_id: int) -> Result:
         walk = await self.load(caller, inspection_id)
         report, findings = await self._score(walk)
-        return self._result(walk.row, walk.rubric, report, findings, caller.name)
+        taken = await self.repo.repeat_deduction(walk.id)
+        report, deduction = stored_deduction(report, walk.rubric, taken.amount, taken.count, taken.points)
+        return await self._result(walk.row, walk.rubric, report, findings, caller.name, deduction)
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -623,18 +660,21 @@ class InspectionFlow:
         )
         return report, findings
 
-    def _result(
+    async def _result(
         self,
         row: InspectionRow,
         rubric: Rubric,
         report: ScoreReport,
         findings: tuple[FindingLine, ...],
         inspector_name: str,
+        deduction: Deduction | None = None,
     ) -> Result:
         submitted = row.submitted_at or iso(self.clock.now())
         minutes = int(
             (datetime.fromisoformat(submitted) - datetime.fromisoformat(row.started_at)).total_seconds() // 60
         )
+        found = {f.clause.id for f in findings}
+        spot = sum(1 for clause_id in await self.repo.on_the_spot(row.id) if clause_id in found)
         return Result(
             row.id,
             row.site_id,
@@ -647,6 +687,8 @@ class InspectionFlow:
             submitted,
             max(minutes, 0),
             row.answered_count if row.answered_count is not None else report.clause_count - len(report.unanswered),
+            deduction,
+            spot,
         )
 
     async def check_site(self, caller: Caller, site_id: int) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from bot.clock import Clock, iso
 from bot.flows.access import Caller, Role
 from bot.flows.errors import Refusal, RefusedError
+from bot.flows.inspection.deduction import Deduction, stored_deduction
 from bot.flows.reports.periods import Quarter
 from config.settings import Settings
 from rubric.model import Answer, Category, Clause, GradeBand, Rubric
@@ -28,6 +29,7 @@ from rubric.registry import RubricRegistry
 from rubric.scoring import ScoreReport, grade_for, percent_of, score_inspection
 from rubric.script import to_simplified
 from storage.files import FileStore
+from storage.inspections import InspectionRepository
 from storage.reports import (
     Evidence,
     Grant,
@@ -287,6 +289,9 @@ class InspectionReport:
     sections: tuple[SectionView, ...]
     findings: tuple[ClauseView, ...]
     evidence: Evidence
+    # The repeat-finding deduction frozen at submit: ``score`` is the rubric's (recomputed from the
+    # answers), ``deduction.net`` the stored score net of it. None: no deduction.
+    deduction: Deduction | None = None
 
     @property
     def marked_na(self) -> int:
@@ -305,6 +310,7 @@ class ReportFlow:
     files: FileStore
     clock: Clock
     settings: Settings
+    inspections: InspectionRepository | None = None  # the repeat-finding deduction frozen at submit
 
     # -- who sees what --------------------------------------------------------------------------
 
@@ -647,6 +653,10 @@ class ReportFlow:
             for clause in rubric.clauses
             if clause.id in answers and Answer(answers[clause.id].answer).is_finding
         )
+        deduction = None
+        if self.inspections is not None:
+            taken = await self.inspections.repeat_deduction(head.id)
+            _, deduction = stored_deduction(score, rubric, taken.amount, taken.count, taken.points)
         return InspectionReport(
             head=head,
             rubric=rubric,
@@ -658,6 +668,7 @@ class ReportFlow:
             sections=tuple(sections),
             findings=findings,
             evidence=await self.repo.evidence(head.id),
+            deduction=deduction,
         )
 
     async def render_report(self, report: InspectionReport, lang: str, actions: Sequence[Any] = ()) -> str:

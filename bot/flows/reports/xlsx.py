@@ -25,12 +25,13 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from rubric.scoring import percent_of
+from storage.inspections import repeat_deductions_in
 from storage.reports import ExportReader, Scope
 
 SHEETS = ("inspections", "answers", "categories", "duties")
 # Column widths in characters (a CJK character counts about two).
 WIDTHS: dict[str, tuple[int, ...]] = {
-    "inspections": (10, 22, 12, 14, 8, 18, 18, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10),
+    "inspections": (10, 22, 12, 14, 8, 18, 18, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 12),
     "answers": (10, 22, 18, 8, 10, 24, 12, 8, 8, 10, 18, 50, 8),
     "categories": (10, 22, 18, 8, 10, 24, 10, 10, 10),
     "duties": (22, 40, 14, 18, 12, 18),
@@ -67,7 +68,9 @@ def write_workbook(
     reader = ExportReader(database)
     book = Workbook(write_only=True)
     try:
-        _sheet(book, "inspections", headers, _inspection_rows(reader.inspections(scope, start, end), tz, script))
+        deductions = repeat_deductions_in(database, start, end)
+        rows = _inspection_rows(reader.inspections(scope, start, end), tz, script, deductions)
+        _sheet(book, "inspections", headers, rows)
         _sheet(
             book,
             "answers",
@@ -142,7 +145,11 @@ def _pct(earned: float | None, possible: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def _inspection_rows(rows: Iterable[Any], tz: ZoneInfo, script: Callable[[str], str]) -> Iterable[Sequence[Any]]:
+def _inspection_rows(
+    rows: Iterable[Any], tz: ZoneInfo, script: Callable[[str], str], deductions: dict[int, float] | None = None
+) -> Iterable[Sequence[Any]]:
+    """``deductions``: the repeat-finding deduction by inspection id (earned and percent are net of it)."""
+    taken = deductions or {}
     for row in rows:
         yield (
             row["id"],
@@ -164,6 +171,7 @@ def _inspection_rows(rows: Iterable[Any], tz: ZoneInfo, script: Callable[[str], 
             row["na_count"],
             row["clause_count"],
             "✔" if row["clause_count"] is not None and row["incomplete"] else "",
+            taken.get(row["id"]),  # blank: no deduction
         )
 
 

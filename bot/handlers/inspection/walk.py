@@ -7,6 +7,7 @@ Callback data (checked against the database on every tap, so old buttons keep wo
   isc:<inspection>  submit, rest 不适用                      ie:<inspection>:<edition>  switch edition
   ic:<inspection>  continue       sp:<page>  sites page     ss:<site>  site chosen (default edition)
   sg:<site>:<edition>  start on an edition (buttons of older versions)
+  iq…  当场整改 in review (bot/handlers/inspection/on_the_spot.py)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from bot.flows.errors import RefusedError
 from bot.flows.inspection.walk import PAUSED, AnswerOutcome, ClauseCard, Draft, EvidenceOutcome, Result, Walk
 from bot.handlers.base import ID, PAGE, Turn, guarded, parse_id
 from bot.handlers.duties.answers import evidence_button
-from bot.handlers.inspection import recheck
+from bot.handlers.inspection import on_the_spot, recheck
 from bot.handlers.inspection.recheck import show_recheck
 from bot.handlers.reports.views import report_button
 from bot.handlers.router import router_of
@@ -130,6 +131,8 @@ async def show_review(turn: Turn, inspection_id: int) -> None:
         rows.append([Button(turn.label("inspect.btn_submit_rest_na"), callback_data=f"isn:{inspection_id}")])
         first = review.unanswered[0]
         rows.append([Button(turn.label("inspect.btn_answer_rest"), callback_data=f"iu:{inspection_id}:{first.id}")])
+    if review.on_the_spot and review.findings:
+        rows.append([Button(turn.label("inspect.btn_on_the_spot"), callback_data=f"iq:{inspection_id}")])
     rows.append([Button(turn.label("inspect.btn_toc"), callback_data=f"i:{inspection_id}:-:toc")])
     await turn.say("inspect.review", markup=InlineKeyboardMarkup(rows), review=review)
 
@@ -554,5 +557,6 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(on_site, pattern=rf"^ss:{ID}$"))
     app.add_handler(CallbackQueryHandler(on_start, pattern=rf"^sg:{ID}:{ID}$"))
     recheck.register(app)
+    on_the_spot.register(app)
     router_of(app).text.append(text_for_inspection)
     router_of(app).media.append(media_for_inspection)

@@ -60,6 +60,7 @@ HISTORY = (
     HistoryLine(datetime(2026, 4, 1, 10, 5, tzinfo=SHANGHAI), "王督导", "created", 1, date(2026, 4, 8), None),
     HistoryLine(datetime(2026, 4, 2, 9, 0, tzinfo=SHANGHAI), "王督导", "changed", 1, None, "partial"),
     HistoryLine(datetime(2026, 4, 2, 9, 1, tzinfo=SHANGHAI), None, "cancelled", 1, None, "finding_removed"),
+    HistoryLine(datetime(2026, 4, 2, 9, 2, tzinfo=SHANGHAI), "王督导", "on_the_spot", 1, None, "当场整改"),
 )
 LOOP_HISTORY = (
     HistoryLine(datetime(2026, 4, 3, 15, 0, tzinfo=SHANGHAI), "前台小张", "submitted", 1, date(2026, 4, 8), None),

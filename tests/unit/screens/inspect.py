@@ -8,6 +8,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.flows.duties.views import DutyClauseStatus, DutyStatus
+from bot.flows.inspection.deduction import repeat_deduction
+from bot.flows.inspection.on_the_spot import SpotStep
 from bot.flows.inspection.walk import (
     CategoryProgress,
     ClauseCard,
@@ -23,7 +25,7 @@ from config.duties import SHIPPED_RULES, Cadence
 from rubric.model import Answer
 from rubric.registry import RubricRegistry
 from rubric.scoring import score_inspection
-from storage.inspections import PreviousFinding
+from storage.inspections import PreviousFinding, SpotMark
 
 RUBRIC = RubricRegistry.load().get(2)
 FIRST = RUBRIC.clause_by_code("一(一)1")
@@ -172,6 +174,15 @@ RESULT = Result(
 RESULT_REST_NA = replace(RESULT, report=REST_NA, findings=(), answered=1, duration_minutes=1)
 RESULT_EMPTY = replace(RESULT, report=replace(NOTHING, not_applicable=NOTHING.unanswered, unanswered=()), answered=0)
 RESULT_VETOED = replace(RESULT, report=VETOED, findings=FINDINGS[1:])
+# The repeat-finding deduction (2 repeats × 1.5 points) and findings fixed on the spot (当场整改).
+NET, DEDUCTION = repeat_deduction(FULL, RUBRIC, 2, 1.5)
+assert DEDUCTION is not None
+MARKS = {SECOND.id: SpotMark(SECOND.id, "当场整改", "photo-1", "ab" * 32)}
+REVIEW_SPOT = replace(REVIEW, report=NET, deduction=DEDUCTION, marks=MARKS, on_the_spot=True)
+RESULT_DEDUCTED = replace(RESULT, report=NET, deduction=DEDUCTION, fixed_on_the_spot=1)
+RESULT_ONE_SPOT = replace(RESULT_VETOED, fixed_on_the_spot=1)
+STEP = SpotStep(12, FINDINGS[0])
+STEP_REASON = SpotStep(12, FINDINGS[0], "已当场清理")
 
 SAMPLES: dict[str, list[dict]] = {
     "answer_label": [{"answer": answer} for answer in Answer],
@@ -259,7 +270,13 @@ SAMPLES: dict[str, list[dict]] = {
         {"report": REST_NA, "marked_na": 64},
         {"report": ONE_OPEN},
     ],
-    "review": [{"review": REVIEW}, {"review": REVIEW_OPEN}, {"review": REVIEW_FEW_OPEN}, {"review": REVIEW_ONE_OPEN}],
+    "review": [
+        {"review": REVIEW},
+        {"review": REVIEW_OPEN},
+        {"review": REVIEW_FEW_OPEN},
+        {"review": REVIEW_ONE_OPEN},
+        {"review": REVIEW_SPOT},
+    ],
     "confirm_rest_na": [
         {"review": REVIEW_OPEN},
         {"review": REVIEW_ONE_ANSWERED},
@@ -268,9 +285,37 @@ SAMPLES: dict[str, list[dict]] = {
     ],
     "btn_confirm_rest_na": [{}],
     "submitted_line": [{"site": "阳光花园"}],
-    "result": [{"result": RESULT}, {"result": RESULT_REST_NA}, {"result": RESULT_EMPTY}, {"result": RESULT_VETOED}],
-    "notice": [{"result": RESULT}, {"result": RESULT_REST_NA}, {"result": RESULT_EMPTY}, {"result": RESULT_VETOED}],
+    "result": [
+        {"result": RESULT},
+        {"result": RESULT_REST_NA},
+        {"result": RESULT_EMPTY},
+        {"result": RESULT_VETOED},
+        {"result": RESULT_DEDUCTED},
+        {"result": RESULT_ONE_SPOT},
+    ],
+    "notice": [
+        {"result": RESULT},
+        {"result": RESULT_REST_NA},
+        {"result": RESULT_EMPTY},
+        {"result": RESULT_VETOED},
+        {"result": RESULT_DEDUCTED},
+    ],
     "reopen_usage": [{}],
+    "btn_on_the_spot": [{}],
+    "deduction_lines": [{"d": DEDUCTION}],
+    "spot_list": [{"review": REVIEW_SPOT, "page": 1, "pages": 1}, {"review": REVIEW_SPOT, "page": 2, "pages": 3}],
+    "spot_pick_button": [{"finding": FINDINGS[0]}, {"finding": FINDINGS[1]}],
+    "spot_undo_button": [{"finding": FINDINGS[0]}],
+    "btn_spot_back": [{}],
+    "spot_reason_prompt": [{"step": STEP}],
+    "btn_spot_preset": [{}],
+    "spot_preset_reason": [{}],
+    "btn_spot_cancel": [{}],
+    "spot_photo_prompt": [{"step": STEP_REASON}],
+    "btn_spot_no_photo": [{}],
+    "spot_photo_saved": [{"step": STEP}],
+    "spot_reason_needs_text": [{}],
+    "spot_undone_toast": [{}],
     "reopened": [{"site": "阳光花园", "inspection_id": 12}],
     "reopened_notice": [
         {"site": "阳光花园", "manager": "李经理", "reason": "补充照片"},

@@ -14,4 +14,7 @@ SAMPLES: dict[str, list[dict]] = {
     "not_submitted": [{}],
     "draft_exists": [{"site": "阳光花园"}],
     "too_long": [{"length": 1500, "limit": 1024}],
+    "on_the_spot_off": [{}],
+    "not_a_finding": [{}],
+    "no_reason": [{}],
 }
