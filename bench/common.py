@@ -27,8 +27,8 @@ class BotProcess:
     process: asyncio.subprocess.Process
     data_dir: Path
     timings_file: Path
-    # [handling, Bot API wait, in database calls, of those the write-lock wait and the time on the
-    # database thread] per update (storage.db.DB_WAIT)
+    # [handling, Bot API wait, in database calls, of those the wait in the writer thread's queue and
+    # the time on the database threads] per update (storage.db.DB_WAIT)
     timings: list[list[float]] = field(default_factory=list)
     loop_lag: list[float] = field(default_factory=list)  # seconds the bot's event loop woke a 10 ms sleep late
 
@@ -43,7 +43,7 @@ class BotProcess:
 
     @property
     def in_database(self) -> list[float]:
-        """Time in database calls, queueing for the write lock and aiosqlite's thread included."""
+        """Time in database calls, queueing for aiosqlite's threads included."""
         return [timing[2] if len(timing) > 2 else 0.0 for timing in self.timings]
 
     def cpu_seconds(self) -> float:

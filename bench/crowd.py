@@ -140,11 +140,11 @@ def slowest_breakdown(timings: list[list[float]], share: float = 0.01) -> str:
         return 1000 * sum(values) / len(values)
 
     outside_api = mean([t[0] - t[1] for t in slowest])
-    in_db, lock, thread = (mean([t[i] for t in slowest]) for i in (2, 3, 4))
+    in_db, queued, thread = (mean([t[i] for t in slowest]) for i in (2, 3, 4))
     return (
         f"slowest {share:.0%} of updates ({len(slowest)}), mean ms: outside Bot API {outside_api:.1f}, in database "
-        f"{in_db:.1f} (write-lock wait {lock:.1f}, read/transaction work on the db thread {thread:.1f}, "
-        f"the rest queueing for that thread or in single statements)"
+        f"{in_db:.1f} (transactions queued for the writer's thread {queued:.1f}, read/transaction work on the "
+        f"db threads {thread:.1f}, the rest single statements, reads' queueing and hand-offs)"
     )
 
 

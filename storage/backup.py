@@ -6,8 +6,8 @@ are content-addressed and never rewritten, so a file already there is the same f
 
 Everything here is synchronous and opens its own ``sqlite3`` connections: the bot runs it in a
 thread (``asyncio.to_thread``), the CLI directly. SQLite's online backup API copies the database in
-one step inside one read transaction: a consistent snapshot that, in WAL mode, blocks no writer, so
-the bot's write lock is never taken.
+one step inside one read transaction: a consistent snapshot that, in WAL mode, blocks no writer (the
+bot's writes go on meanwhile).
 """
 
 from __future__ import annotations

@@ -1,16 +1,16 @@
-"""The bot's two aiosqlite connections: one that writes, with one write lock, and one that reads.
+"""The bot's two aiosqlite connections: one that writes and one that reads.
 
 aiosqlite runs every call of a connection on its own thread, one after the other, in the order
-they were queued. A transaction that spans several calls (:meth:`Database.write`) holds an asyncio
-lock from its ``BEGIN IMMEDIATE`` to its ``COMMIT``, so no other coroutine's statement lands inside
-it. A write made in a single call (:meth:`Database.transaction`, :meth:`Database.execute`) needs
-that lock only while such a transaction is open or waiting: otherwise the thread runs it whole
-between any other calls, and a ``write()`` begun later queues its ``BEGIN`` behind it.
+they were queued. Every write is one call: a single statement (:meth:`Database.execute`,
+:meth:`Database.change`) or several in one transaction run whole on that thread
+(:meth:`Database.transaction`, ``BEGIN IMMEDIATE`` to ``COMMIT``). So no statement ever lands inside
+another coroutine's transaction, and no lock is needed: writers wait only in the thread's queue,
+each for the few milliseconds of the writes before it. (A transaction that spanned several calls,
+once ``Database.write()``, needed an asyncio lock held across its trips; under 200 inspectors that
+lock was the slowest taps' wait: bench crowd, bench/RESULTS.md.)
 
 Reads go to a second, read-only connection (WAL lets it read while the writer writes), each in one
-snapshot. On one shared thread every trip of an open ``write()`` queued behind everyone's reads
-while all other writers waited for its lock: under 200 inspectors that convoy was the slowest taps'
-250 ms (bench crowd). A read also never sees another coroutine's uncommitted ``write()``.
+snapshot, so a read never queues behind a write's trip and never sees an uncommitted one.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ Row = aiosqlite.Row
 T = TypeVar("T")
 
 # Benchmarks only, set per update by bot.update_processor.timed(): seconds the current update spent
-# [in database calls (queueing included), waiting for the write lock, running read()/transaction()
-# work on aiosqlite's thread]. The rest of the first is queueing for that one thread.
+# [in database calls (queueing included), of those waiting in the writer thread's queue before a
+# transaction() began, and running read()/transaction() work on aiosqlite's threads]. The rest of the
+# first is single statements, reads' queueing and the hand-offs.
 DB_WAIT: ContextVar[list[float] | None] = ContextVar("db_wait", default=None)
-IN_DATABASE, LOCK_WAIT, ON_THREAD = 0, 1, 2
+IN_DATABASE, WRITER_QUEUE, ON_THREAD = 0, 1, 2
 
 
 @asynccontextmanager
@@ -52,25 +53,18 @@ async def _timed() -> AsyncIterator[None]:
         waited[IN_DATABASE] += time.perf_counter() - started
 
 
-@asynccontextmanager
-async def _locked(lock: asyncio.Lock) -> AsyncIterator[None]:
-    """``async with lock``, adding the wait for it to the update's LOCK_WAIT when benchmarked."""
-    waited = DB_WAIT.get()
-    started = time.perf_counter() if waited is not None else 0.0
-    async with lock:
-        if waited is not None:
-            waited[LOCK_WAIT] += time.perf_counter() - started
-        yield
-
-
-def _thread_timed(work: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
-    """``work``, adding its run time on aiosqlite's thread to the update's ON_THREAD when benchmarked."""
+def _thread_timed(work: Callable[[sqlite3.Connection], T], queued: bool = False) -> Callable[[sqlite3.Connection], T]:
+    """``work``, adding its run time on aiosqlite's thread to the update's ON_THREAD when benchmarked
+    (and with ``queued``, the wait from now until the thread starts it to WRITER_QUEUE)."""
     waited = DB_WAIT.get()
     if waited is None:
         return work
+    submitted = time.perf_counter()
 
     def timed_work(conn: sqlite3.Connection) -> T:
         started = time.perf_counter()
+        if queued:
+            waited[WRITER_QUEUE] += started - submitted
         try:
             return work(conn)
         finally:
@@ -83,7 +77,6 @@ class Database:
     def __init__(self, conn: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self._reader = reader
-        self._lock = asyncio.Lock()
         self.path = path
 
     @classmethod
@@ -99,18 +92,6 @@ class Database:
     async def close(self) -> None:
         await self._reader.close()
         await self._conn.close()
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction; rolled back if the block raises."""
-        async with _timed(), _locked(self._lock):
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                await self._conn.rollback()
-                raise
-            await self._conn.commit()
 
     # The hot path (a button tap) uses read() and transaction(): each aiosqlite call is a thread
     # handoff costing ~70 µs of CPU, and these do several statements in one. ``work`` runs on
@@ -143,10 +124,7 @@ class Database:
             return result
 
         async with _timed():
-            if self._lock.locked():  # a write() is open (or next): its BEGIN..COMMIT trips go first
-                async with _locked(self._lock):
-                    return await run_on_connection_thread(self._conn, _thread_timed(run))
-            return await run_on_connection_thread(self._conn, _thread_timed(run))
+            return await run_on_connection_thread(self._conn, _thread_timed(run, queued=True))
 
     # execute_fetchall is one trip to aiosqlite's thread; execute + fetch + close would be three.
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
@@ -162,15 +140,8 @@ class Database:
         return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """A single-statement write (atomic on its own in autocommit mode); returns lastrowid.
-
-        The lock still matters: it keeps the statement out of another coroutine's open transaction.
-        """
+        """A single-statement write (atomic on its own in autocommit mode); returns lastrowid."""
         async with _timed():
-            if self._lock.locked():
-                async with _locked(self._lock):
-                    cursor = await self._conn.execute(sql, params)
-                    return cursor.lastrowid or 0
             cursor = await self._conn.execute(sql, params)
             return cursor.lastrowid or 0
 
@@ -178,9 +149,6 @@ class Database:
         """As :meth:`execute`; returns how many rows the statement changed (0: its WHERE found none,
         e.g. a double tap after the state moved on)."""
         async with _timed():
-            if self._lock.locked():
-                async with _locked(self._lock):
-                    return (await self._conn.execute(sql, params)).rowcount
             return (await self._conn.execute(sql, params)).rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:

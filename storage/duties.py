@@ -686,8 +686,7 @@ class DutyRepository:
         return [_outbox(row) for row in rows]
 
     async def claim(self, outbox_id: int, now: str) -> bool:
-        """Only one sender ever gets a row: pending -> sending, atomically (one trip: a fan-out claims
-        thousands, and a multi-trip write would hold the write lock against taps for each)."""
+        """Only one sender ever gets a row: pending -> sending, atomically."""
 
         def work(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(

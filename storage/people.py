@@ -10,8 +10,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiosqlite
-
 from storage.db import Database, Row
 from storage.users import display_name, display_name_sql
 
@@ -152,12 +150,8 @@ _INVITATIONS = f"""
 _AUDIT = "INSERT INTO audit_log (at, actor_id, action, target, detail) VALUES (?, ?, ?, ?, ?)"
 
 
-async def write_audit(conn: aiosqlite.Connection, entry: AuditEntry, at: str) -> None:
-    await conn.execute(_AUDIT, (at, entry.actor_id, entry.action, entry.target, entry.detail_text()))
-
-
 def write_audit_sync(conn: sqlite3.Connection, entry: AuditEntry, at: str) -> None:
-    """The same, inside a one-trip ``Database.transaction``."""
+    """An audit log entry, inside the one-trip ``Database.transaction`` of the change it records."""
     conn.execute(_AUDIT, (at, entry.actor_id, entry.action, entry.target, entry.detail_text()))
 
 
@@ -216,7 +210,6 @@ class AuditRepository:
         self._db = db
 
     async def add(self, entry: AuditEntry, at: str) -> None:
-
         def work(conn: sqlite3.Connection) -> None:
             write_audit_sync(conn, entry, at)
 
@@ -351,7 +344,6 @@ class InvitationRepository:
         return await self._db.transaction(work)
 
     async def revoke_unused_of(self, created_by: int, now: str) -> int:
-
         def work(conn: sqlite3.Connection) -> int:
             cursor = conn.execute(
                 "UPDATE invitations SET revoked_at = ? WHERE created_by = ? AND used_at IS NULL AND revoked_at IS NULL",
@@ -486,7 +478,6 @@ class PeopleRepository:
         return _grant(row) if row else None
 
     async def revoke(self, grant_id: int, now: str, audit: AuditEntry) -> bool:
-
         def work(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute("DELETE FROM user_roles WHERE id = ?", (grant_id,))
             if cursor.rowcount == 0:
@@ -540,7 +531,6 @@ class PeopleRepository:
         return await self._db.fetchval("SELECT status FROM access_requests WHERE user_id = ?", (user_id,))
 
     async def dismiss_request(self, user_id: int, by: int, now: str, audit: AuditEntry) -> bool:
-
         def work(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(
                 """UPDATE access_requests SET status = 'dismissed', decided_by = ?, decided_at = ?
@@ -632,7 +622,6 @@ class PeopleRepository:
         return await self._db.transaction(work)
 
     async def unlink_group(self, site_id: int, now: str, audit: AuditEntry) -> bool:
-
         def work(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(
                 "UPDATE sites SET group_chat_id = NULL, group_title = NULL WHERE id = ? AND group_chat_id IS NOT NULL",
@@ -680,7 +669,6 @@ class PeopleRepository:
     async def apply_import(
         self, changes: ImportChanges, actor_id: int, now: str, summary: AuditEntry, grant_action: str
     ) -> ImportCounts:
-
         def work(conn: sqlite3.Connection) -> ImportCounts:
             for name, region in changes.new_sites:
                 conn.execute("INSERT INTO sites (name, region, created_at) VALUES (?, ?, ?)", (name, region, now))

@@ -217,8 +217,6 @@ class PlanRepository:
                         write_audit_sync(conn, audit, now)
             return created
 
-        # One trip: a quarter's first tick creates a visit per site, and a write() holding the lock
-        # over a trip per site kept every tap's answer waiting behind it (bench crowd).
         return await self._db.transaction(work)
 
     async def visit(self, visit_id: int) -> VisitRow | None:
@@ -285,7 +283,6 @@ class PlanRepository:
         return [SubmittedRow(r["id"], r["site_id"], r["first_at"], r["grade"], r["inspector_id"]) for r in rows]
 
     async def waive(self, visit_id: int, reason: str, by: int, now: str, audit: AuditEntry) -> bool:
-
         def work(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(
                 """UPDATE plan_visits SET waived_reason = ?, waived_by = ?, waived_at = ?

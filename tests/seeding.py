@@ -7,6 +7,7 @@ reports show can be checked against ``score_inspection``.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -70,13 +71,14 @@ async def seed_inspection(
         if frozen
         else (None, None, None, 0)
     )
-    async with db.write() as conn:
-        await conn.execute(
+
+    def work(conn: sqlite3.Connection) -> Seeded:
+        conn.execute(
             """INSERT OR IGNORE INTO rubric_versions (content_hash, rubric_id, edition, title, snapshot, first_seen_at)
                VALUES (?, ?, ?, ?, ?, ?)""",
             (rubric.content_hash, rubric.id, rubric.edition, rubric.title, json.dumps(rubric.to_dict()), started),
         )
-        cursor = await conn.execute(
+        cursor = conn.execute(
             """INSERT INTO inspections (site_id, inspector_id, rubric_hash, edition, status, started_at, updated_at,
                    submitted_at, earned, possible, percent, grade, veto, answered_count, na_count, clause_count,
                    incomplete)
@@ -111,21 +113,21 @@ async def seed_inspection(
                     started,
                 )
             )
-        await conn.executemany(
+        conn.executemany(
             """INSERT INTO answers (inspection_id, clause_id, category_id, answer, earned, possible, answered_at)
                VALUES (?, ?, ?, ?, ?, ?, ?)""",
             rows,
         )
         for clause_id, texts in notes.items():
             for text in texts:
-                await conn.execute(
+                conn.execute(
                     "INSERT INTO notes (inspection_id, clause_id, text, created_at) VALUES (?, ?, ?, ?)",
                     (inspection_id, clause_id, text, started),
                 )
         for clause_id, pictures in photos.items():
             for index, data in enumerate(pictures):
                 digest = files.put(data) if files is not None else None
-                await conn.execute(
+                conn.execute(
                     """INSERT INTO photos (inspection_id, clause_id, file_id, file_unique_id, sha256, size, mime_type,
                            created_at) VALUES (?, ?, ?, ?, ?, ?, 'image/jpeg', ?)""",
                     (
@@ -138,15 +140,17 @@ async def seed_inspection(
                         started,
                     ),
                 )
-    return Seeded(
-        inspection_id,
-        site_id,
-        report.percent,
-        grade,
-        report.overall.earned,
-        report.overall.possible,
-        dict(answers),
-    )
+        return Seeded(
+            inspection_id,
+            site_id,
+            report.percent,
+            grade,
+            report.overall.earned,
+            report.overall.possible,
+            dict(answers),
+        )
+
+    return await db.transaction(work)
 
 
 async def add_site(db: Database, name: str, region: str | None, now: str) -> int:
@@ -156,12 +160,14 @@ async def add_site(db: Database, name: str, region: str | None, now: str) -> int
 async def add_person(
     db: Database, user_id: int, name: str, role: str, now: str, site_id: int | None = None, region: str | None = None
 ) -> None:
-    async with db.write() as conn:
-        await conn.execute(
+    def work(conn: sqlite3.Connection) -> None:
+        conn.execute(
             """INSERT OR IGNORE INTO users (id, first_name, created_at, updated_at) VALUES (?, ?, ?, ?)""",
             (user_id, name, now, now),
         )
-        await conn.execute(
+        conn.execute(
             "INSERT INTO user_roles (user_id, role, site_id, region, granted_at) VALUES (?, ?, ?, ?, ?)",
             (user_id, role, site_id, region, now),
         )
+
+    await db.transaction(work)

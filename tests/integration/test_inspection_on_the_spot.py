@@ -280,7 +280,8 @@ async def test_the_repeat_deduction_is_stored_net_and_shown_as_its_own_line(
         )
         assert first_row["repeat_count"] == 0 and first_row["earned"] == gross.earned  # no repeat the first time
 
-        manager_notice = await manager.wait_text("提交了")
+        # The first visit's notice may reach the manager as late as this one: wait for the second's.
+        manager_notice = await manager.wait_text("重复问题扣分")
         assert f"{net_percent:.1f}%" in manager_notice.text and "重复问题扣分 −2.0" in manager_notice.text
 
         # The report recomputes the rubric's score from the answers, shows the line, and its net is the stored one.

@@ -1,5 +1,7 @@
 import asyncio
 import sqlite3
+import threading
+import time
 
 import pytest
 
@@ -46,17 +48,21 @@ def test_a_failing_migration_leaves_nothing_half_done(tmp_path, monkeypatch):
 async def test_database_pragmas_and_write_rollback(tmp_path):
     db = await Database.open(tmp_path / "bot.sqlite3")
     try:
-        async with db.write() as conn:
-            assert (await conn.execute_fetchall("PRAGMA foreign_keys"))[0][0] == 1
-            assert (await conn.execute_fetchall("PRAGMA busy_timeout"))[0][0] == 5000
+        pragmas = await db.transaction(
+            lambda conn: [conn.execute(f"PRAGMA {name}").fetchone()[0] for name in ("foreign_keys", "busy_timeout")]
+        )
+        assert pragmas == [1, 5000]
         assert await db.fetchval("PRAGMA busy_timeout") == 5000
         # Reads go to a read-only connection: a write sent there fails instead of racing the writer.
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             await db.fetchall("INSERT INTO audit_log (at, action) VALUES ('x', 'test')")
+
+        def fail(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO audit_log (at, action) VALUES ('x', 'test')")
+            raise RuntimeError("boom")
+
         with pytest.raises(RuntimeError):
-            async with db.write() as conn:
-                await conn.execute("INSERT INTO audit_log (at, action) VALUES ('x', 'test')")
-                raise RuntimeError("boom")
+            await db.transaction(fail)
         assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
         assert await db.schema_version() == migrate.latest_version()
     finally:
@@ -66,11 +72,20 @@ async def test_database_pragmas_and_write_rollback(tmp_path):
 async def test_a_read_sees_only_committed_writes(tmp_path):
     db = await Database.open(tmp_path / "bot.sqlite3")
     try:
-        async with db.write() as conn:
-            await conn.execute("INSERT INTO audit_log (at, action) VALUES ('x', 'test')")
-            # Another coroutine's read while this transaction is open: it must not see the row yet.
-            assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
-            assert await db.read(lambda c: c.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]) == 0
+        opened, go_on = threading.Event(), threading.Event()
+
+        def slow_write(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO audit_log (at, action) VALUES ('x', 'test')")
+            opened.set()
+            go_on.wait(5)
+
+        writing = asyncio.create_task(db.transaction(slow_write))
+        await asyncio.to_thread(opened.wait, 5)
+        # Another coroutine's read while that transaction is open: it must not see the row yet.
+        assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
+        assert await db.read(lambda c: c.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]) == 0
+        go_on.set()
+        await writing
         assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 1
     finally:
         await db.close()
@@ -103,27 +118,20 @@ async def test_a_one_trip_transaction_commits_or_leaves_nothing(tmp_path):
         with pytest.raises(sqlite3.IntegrityError):
             await db.transaction(add_site("翠湖天地", fail=True))
 
-        # Interleaved with a multi-statement write(), neither sees the other half done.
-        async def slow_write() -> None:
-            async with db.write() as conn:
-                await conn.execute("INSERT INTO sites (name, created_at) VALUES ('甲', ?)", (now,))
-                await asyncio.sleep(0.05)
-                await conn.execute("INSERT INTO sites (name, created_at) VALUES ('乙', ?)", (now,))
+        # Transactions and single statements sent together run whole, one after the other, in the
+        # order they were sent: nothing lands inside another's transaction (there is no lock to take).
+        def two_sites(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT INTO sites (name, created_at) VALUES ('甲', ?)", (now,))
+            time.sleep(0.05)
+            conn.execute("INSERT INTO sites (name, created_at) VALUES ('乙', ?)", (now,))
 
-        await asyncio.gather(slow_write(), db.transaction(add_site("丙")))
-        names = [row["name"] for row in await db.fetchall("SELECT name FROM sites ORDER BY id")]
-        assert names == ["阳光花园", "甲", "乙", "丙"]
-
-        # A one-trip transaction first (it takes no lock when no write() is open), then a write()
-        # begun while it waits in the thread's queue: its BEGIN queues behind, nothing lands inside.
-        await db.execute("DELETE FROM sites WHERE id > 1")
         await asyncio.gather(
-            db.transaction(add_site("丙")),
-            slow_write(),
+            db.transaction(two_sites),
             db.execute("INSERT INTO sites (name, created_at) VALUES ('丁', ?)", (now,)),
+            db.transaction(add_site("丙")),
         )
         names = [row["name"] for row in await db.fetchall("SELECT name FROM sites ORDER BY id")]
-        assert names == ["阳光花园", "丙", "甲", "乙", "丁"]
+        assert names == ["阳光花园", "甲", "乙", "丁", "丙"]
     finally:
         await db.close()
 
