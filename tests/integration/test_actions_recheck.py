@@ -103,3 +103,23 @@ async def test_fixed_closes_an_open_action_and_a_stranger_cannot_decide(bot: Bot
     closed = await action(bot, ids["二(一)4"])
     assert closed["status"] == "closed" and closed["events"][-1][0] == "closed"
     assert (await action(bot, ids["一(一)2"]))["events"][-1][0] == "recheck_skipped"
+
+
+async def test_an_inspector_does_not_confirm_a_fix_whose_proof_they_submitted(bot: BotUnderTest) -> None:
+    """Someone who is both the site's staff and its inspector sent the proof: at the next visit's 复查
+    they may say it is not fixed, but 已整改 (closing it on their own proof) is for someone else."""
+    inspector, ids = await second_visit(bot, fixed_meanwhile=False)
+    card = await inspector.wait_text("复查 1/2")
+    action_id = ids["二(一)4"]
+    await bot.services.db.execute("UPDATE actions SET status = 'submitted' WHERE id = ?", (action_id,))
+    await bot.services.db.execute(
+        "INSERT INTO action_events (action_id, at, actor_id, event, round) VALUES (?, ?, ?, 'submitted', 1)",
+        (action_id, iso(bot.clock.now()), INSPECTOR),
+    )
+    query = await inspector.press_data(f"rk:{await draft(bot)}:{action_id}:f", card.message_id)
+    assert "不能验证自己提交的整改" in (await inspector.wait_callback_answer(query)).text
+    assert (await action(bot, action_id))["status"] == "submitted"
+
+    await inspector.send_command("resume")  # the card drawn again offers no 已整改
+    card = await inspector.wait_text("复查 1/2")
+    assert inspector.buttons(card) == ["❌ 未整改", "🖼 整改前后照片", "⏭ 跳过"]

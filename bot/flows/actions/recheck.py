@@ -59,7 +59,7 @@ class RecheckFlow:
         rows = await self.repo.of_inspection(inspection_id)
         for position, row in enumerate(rows, start=1):
             if row.outcome is None:
-                return await self._card(inspection_id, row.action_id, position, len(rows))
+                return await self._card(caller, inspection_id, row.action_id, position, len(rows))
         return None
 
     async def decide(self, caller: Caller, inspection_id: int, action_id: int, outcome: Outcome) -> None:
@@ -67,6 +67,8 @@ class RecheckFlow:
         rows = {row.action_id: row for row in await self.repo.of_inspection(inspection_id)}
         if action_id not in rows:
             raise RefusedError(Refusal.NOT_FOUND)
+        if outcome is Outcome.FIXED and await self._own_proof(caller, action_id):
+            raise ActionRefusedError(ActionRefusal.OWN_PROOF)
         now = iso(self.views.clock.now())
         if not await self.repo.decide(inspection_id, action_id, outcome.value, caller.user_id, now):
             raise ActionRefusedError(ActionRefusal.RECHECKED)
@@ -84,12 +86,19 @@ class RecheckFlow:
             raise RefusedError(Refusal.NOT_FOUND)
         return await self.repo.pictures(action_id)
 
-    async def _card(self, inspection_id: int, action_id: int, position: int, total: int) -> RecheckCard:
+    async def _own_proof(self, caller: Caller, action_id: int) -> bool:
+        """The action waits with proof the caller submitted: 已整改 would verify their own proof (a
+        person who is both the site's staff and its inspector), which only someone else may do."""
+        row = await self.views.repo.get(action_id)
+        return row is not None and (await self.views.powers(caller, row)).own_proof
+
+    async def _card(self, caller: Caller, inspection_id: int, action_id: int, position: int, total: int) -> RecheckCard:
         row = await self.views.repo.get(action_id)
         if row is None:
             raise RefusedError(Refusal.NOT_FOUND)
         line = self.views.line_of(row)
-        outcomes = (Outcome.FIXED, Outcome.NOT_FIXED)
+        own = (await self.views.powers(caller, row)).own_proof
+        outcomes = (Outcome.NOT_FIXED,) if own else (Outcome.FIXED, Outcome.NOT_FIXED)
         if line.status is ActionStatus.CLOSED:
             outcomes += (Outcome.RECURRED,)
         return RecheckCard(
