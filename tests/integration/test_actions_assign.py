@@ -7,24 +7,16 @@ a forged 通过 or 退回 is refused, and the proof goes to the site's other ver
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 
-import pytest
-import pytest_asyncio
-
-from bot.clock import ManualClock
-from tests.conftest import ADMIN_ID, BotUnderTest, make_settings
-from tests.harness.botapi import FakeBotAPI
+from tests.conftest import ADMIN_ID, BotUnderTest
 from tests.harness.media import make_png
 from tests.harness.models import BotMessage
+from tests.integration.actions_bot import actions_bot, monday_clock  # noqa: F401 (the bot and clock fixtures)
 from tests.integration.test_actions import INSPECTOR, MANAGER, STAFF, a_draft_with_two_findings, submit
 from tests.integration.test_actions_loop import open_card
 from tests.integration.test_actions_messages import (
     GROUP,
-    MONDAY,
-    QUIET_DUTIES,
     SHANGHAI,
     outbox,
     prove_and_submit,
@@ -35,22 +27,6 @@ from tests.integration.test_actions_messages import (
 STAFF_2, OTHER_INSPECTOR = 4003, 3002
 SERIOUS = "二(一)4"  # submitted Monday 6 April 2026: due Thursday 9th, followed up from Friday 10th
 STALE = "状态已经变了"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(MONDAY)
-
-
-@pytest_asyncio.fixture
-async def bot(botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock) -> AsyncIterator[BotUnderTest]:
-    under_test = BotUnderTest(botapi, make_settings(botapi, tmp_path / "data", duties=QUIET_DUTIES), clock)
-    await under_test.start()
-    try:
-        yield under_test
-        botapi.assert_well_formed()
-    finally:
-        await under_test.stop()
 
 
 async def site_id(bot: BotUnderTest) -> int:

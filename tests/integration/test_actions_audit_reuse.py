@@ -8,40 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-import pytest_asyncio
-
-from bot.clock import ManualClock
-from tests.conftest import ADMIN_ID, BotUnderTest, make_settings
-from tests.harness.botapi import FakeBotAPI
+from tests.conftest import ADMIN_ID, BotUnderTest
 from tests.harness.driver import Person
 from tests.harness.media import make_png
+from tests.integration.actions_bot import actions_bot, monday_clock  # noqa: F401 (the bot and clock fixtures)
 from tests.integration.test_actions import INSPECTOR, MANAGER, OTHER_STAFF, STAFF, a_draft_with_two_findings, submit
 from tests.integration.test_actions_extend import ask_for_time, extension_id
 from tests.integration.test_actions_loop import open_card
-from tests.integration.test_actions_messages import MONDAY, QUIET_DUTIES, tick
+from tests.integration.test_actions_messages import tick
 
 BEFORE = make_png(seed=41)  # the inspector's photo of the finding 二(一)4
 NEW, NEWER = make_png(seed=42), make_png(seed=43)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(MONDAY)
-
-
-@pytest_asyncio.fixture
-async def bot(botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock) -> AsyncIterator[BotUnderTest]:
-    under_test = BotUnderTest(botapi, make_settings(botapi, tmp_path / "data", duties=QUIET_DUTIES), clock)
-    await under_test.start()
-    try:
-        yield under_test
-        botapi.assert_well_formed()
-    finally:
-        await under_test.stop()
 
 
 async def submitted_with_a_before_photo(bot: BotUnderTest) -> dict[str, int]:

@@ -6,40 +6,18 @@ and change nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 
-import pytest
-import pytest_asyncio
-
-from bot.clock import ManualClock
-from tests.conftest import ADMIN_ID, BotUnderTest, make_settings
-from tests.harness.botapi import FakeBotAPI
+from tests.conftest import ADMIN_ID, BotUnderTest
 from tests.harness.driver import Person
 from tests.harness.media import make_png
+from tests.integration.actions_bot import actions_bot, monday_clock  # noqa: F401 (the bot and clock fixtures)
 from tests.integration.test_actions import INSPECTOR, MANAGER, OTHER_STAFF, STAFF
 from tests.integration.test_actions_loop import open_card
-from tests.integration.test_actions_messages import MONDAY, QUIET_DUTIES, SHANGHAI, submitted_with_group, tick
+from tests.integration.test_actions_messages import SHANGHAI, submitted_with_group, tick
 
 # Submitted Monday 6 April 2026: 二(一)4 (严重) is due Thursday 9 April.
 SERIOUS = "二(一)4"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(MONDAY)
-
-
-@pytest_asyncio.fixture
-async def bot(botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock) -> AsyncIterator[BotUnderTest]:
-    under_test = BotUnderTest(botapi, make_settings(botapi, tmp_path / "data", duties=QUIET_DUTIES), clock)
-    await under_test.start()
-    try:
-        yield under_test
-        botapi.assert_well_formed()
-    finally:
-        await under_test.stop()
 
 
 async def state(bot: BotUnderTest, action_id: int) -> dict:
