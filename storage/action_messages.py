@@ -216,6 +216,17 @@ class ActionMessageRepository:
 
         return await self._db.transaction(work)
 
+    async def fixed_on_the_spot(self, inspection_id: int) -> int:
+        """How many of the inspection's actions were closed at its submit, fixed on the spot."""
+        return int(
+            await self._db.fetchval(
+                """SELECT COUNT(*) FROM actions a JOIN on_the_spot o
+                       ON o.inspection_id = a.inspection_id AND o.clause_id = a.clause_id
+                   WHERE a.inspection_id = ? AND a.status = 'closed'""",
+                (inspection_id,),
+            )
+        )
+
     async def notice_head(self, inspection_id: int) -> NoticeHead | None:
         """The inspection a printed 整改通知单 is about, with its inspector's notes."""
 

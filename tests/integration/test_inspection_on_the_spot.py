@@ -19,6 +19,7 @@ from openpyxl import load_workbook
 from bot.clock import ManualClock
 from bot.flows.access import Caller, Role
 from bot.flows.reports.actions import figures
+from bot.scheduler import tick_now
 from config.settings import ActionSettings, ReportSettings
 from rubric.scoring import percent_of, score_inspection
 from storage.action_figures import ActionFigureRepository
@@ -26,7 +27,7 @@ from storage.reports import Scope
 from tests.conftest import BotUnderTest, make_settings
 from tests.harness.botapi import FakeBotAPI
 from tests.harness.media import make_png
-from tests.integration.test_actions import INSPECTOR, MANAGER, a_draft_with_two_findings, submit
+from tests.integration.test_actions import INSPECTOR, MANAGER, STAFF, a_draft_with_two_findings, submit
 from tests.integration.test_reports_commands import document_of
 from tests.seeding import seed_inspection
 
@@ -127,6 +128,10 @@ async def test_a_finding_fixed_on_the_spot_becomes_a_closed_action_with_its_reas
     # The 整改通知单 lists the open one only: no notice is planned for the closed one.
     alerts = await db.fetchall("SELECT action_id, kind FROM action_alerts ORDER BY action_id")
     assert [tuple(a) for a in alerts] == [(still_open, "notice")]
+    staff = bot.api.person(STAFF, "前台小张", started=True)
+    await tick_now(bot.app)  # ... and says the other was fixed on the spot
+    notice = await staff.wait_text("整改通知单")
+    assert "二(一)4" in notice.text and "一(一)2" not in notice.text and "另有 1 项已当场整改。" in notice.text
 
     # Closed on time in the managers' figures: due later than the day it was closed.
     due = await db.fetchval("SELECT due_date FROM actions WHERE id = ?", (fixed,))

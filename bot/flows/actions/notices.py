@@ -85,6 +85,7 @@ class ActionMessage:
     more: int = 0  # lines left out of the message (they are in /actions)
     inspection_id: int | None = None  # a notice: its inspection
     found_on: date | None = None
+    fixed_on_the_spot: int = 0  # a notice: the inspection's findings closed at submit (当场整改), not listed
 
 
 def still_worth_telling(item: MessageItem) -> bool:
@@ -240,11 +241,13 @@ class ActionMessenger:
         if not lines:
             return None
         first = await self.views.repo.get(items[0].action_id)
+        inspection_id = first.inspection_id if first and kind is NoticeKind.ACTION_NOTICE else None
         message = ActionMessage(
             tuple(lines),
             more=len(items) - len(lines),
-            inspection_id=first.inspection_id if first and kind is NoticeKind.ACTION_NOTICE else None,
+            inspection_id=inspection_id,
             found_on=datetime.fromisoformat(first.created_at).astimezone(self.tz).date() if first else None,
+            fixed_on_the_spot=await self.repo.fixed_on_the_spot(inspection_id) if inspection_id else 0,
         )
         to_group = row.chat_id < 0
         lang = self.engine.default_language if to_group else await self.engine.language_of(row.chat_id)

@@ -89,8 +89,8 @@ EARLIER_AGAIN = replace(DOCUMENT, id=5, file_name="验收单<旧>.pdf", reused="
 REUSED = reused_files((PHOTO, BEFORE_AGAIN, DOCUMENT, EARLIER_AGAIN, replace(DOCUMENT, id=6, reused="before")))
 
 
-def message(kind: NoticeKind, lines: tuple[MessageLine, ...], more: int = 0, **notice: object) -> dict:
-    found = ActionMessage(lines, more, inspection_id=7, found_on=date(2026, 4, 1))
+def message(kind: NoticeKind, lines: tuple[MessageLine, ...], more: int = 0, spot: int = 0, **notice: object) -> dict:
+    found = ActionMessage(lines, more, inspection_id=7, found_on=date(2026, 4, 1), fixed_on_the_spot=spot)
     return {"notice": Notice(kind, 4001, "zh-hans", actions=found, **notice)}
 
 
@@ -278,6 +278,7 @@ SAMPLES: dict[str, list[dict]] = {
     "notice_message": [
         message(NoticeKind.ACTION_NOTICE, NOTICE_LINES),
         message(NoticeKind.ACTION_NOTICE, NOTICE_LINES, more=25, to_group=True, resent=True),
+        message(NoticeKind.ACTION_NOTICE, NOTICE_LINES, spot=2),
     ],
     "review_message": [
         message(NoticeKind.ACTION_REVIEW, (MessageLine(WAITING, "review"),)),
