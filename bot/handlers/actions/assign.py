@@ -17,6 +17,7 @@ from bot.flows.actions.assign import AssignFlow, AssignPage
 from bot.flows.actions.views import SEEING_ROLES
 from bot.handlers.actions.loop import card_keyboard
 from bot.handlers.base import ID, PAGE, Turn, guarded
+from bot.handlers.keyboards import page_nav
 
 ASSIGN_ROLES = frozenset(SEEING_ROLES)
 
@@ -37,13 +38,7 @@ def choices_keyboard(turn: Turn, found: AssignPage) -> InlineKeyboardMarkup:
         [Button(turn.label("actions.btn_assignee", name=p.name), callback_data=f"ak:{action_id}:{current}:{p.id}")]
         for p in found.people
     ]
-    nav = []
-    if found.index > 0:
-        nav.append(Button("◀", callback_data=f"aa:{action_id}:{found.index - 1}"))
-    if found.index < found.pages - 1:
-        nav.append(Button("▶", callback_data=f"aa:{action_id}:{found.index + 1}"))
-    if nav:
-        rows.append(nav)
+    rows += page_nav(found.index, found.pages, lambda n: f"aa:{action_id}:{n}")
     if found.current is not None:
         rows.append([Button(turn.label("actions.btn_assign_default"), callback_data=f"ak:{action_id}:{current}:0")])
     rows.append([Button(turn.label("actions.btn_back_to_card"), callback_data=f"ao:{action_id}")])

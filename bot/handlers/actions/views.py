@@ -16,6 +16,7 @@ from bot.flows.actions.views import SEEING_ROLES, ActionLine
 from bot.handlers.actions import assign, extend, loop, notices
 from bot.handlers.actions.loop import card_keyboard
 from bot.handlers.base import ID, PAGE, Turn, guarded
+from bot.handlers.keyboards import page_nav
 
 LINES_PER_PAGE = 10
 ACTION_VIEWERS = frozenset(SEEING_ROLES)
@@ -29,13 +30,7 @@ async def show_list(turn: Turn, page: int = 0) -> None:
         await turn.edit("actions.empty")
         return
     rows = [[Button(turn.label("actions.btn_open", line=line), callback_data=f"ao:{line.id}")] for line in found.lines]
-    nav = []
-    if found.index > 0:
-        nav.append(Button("◀", callback_data=f"al:{found.index - 1}"))
-    if found.index < found.pages - 1:
-        nav.append(Button("▶", callback_data=f"al:{found.index + 1}"))
-    if nav:
-        rows.append(nav)
+    rows += page_nav(found.index, found.pages, lambda n: f"al:{n}")
     await turn.edit(
         "actions.list",
         InlineKeyboardMarkup(rows),

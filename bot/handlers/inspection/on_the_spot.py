@@ -20,6 +20,7 @@ from bot.flows.access import Role
 from bot.flows.inspection.on_the_spot import PHOTO, REASON, OnTheSpot, SpotStep
 from bot.flows.inspection.walk import Review
 from bot.handlers.base import ID, PAGE, Turn, guarded
+from bot.handlers.keyboards import page_nav
 from bot.handlers.router import router_of
 
 INSPECTORS = frozenset({Role.INSPECTOR})
@@ -50,13 +51,7 @@ def list_keyboard(turn: Turn, review: Review, page: int) -> tuple[InlineKeyboard
         else:
             label, data = turn.label("inspect.spot_pick_button", finding=finding), f"iqm:{inspection_id}:{clause_id}"
         rows.append([Button(label, callback_data=data)])
-    nav = []
-    if page > 0:
-        nav.append(Button("◀", callback_data=f"iq:{inspection_id}:{page - 1}"))
-    if page < pages - 1:
-        nav.append(Button("▶", callback_data=f"iq:{inspection_id}:{page + 1}"))
-    if nav:
-        rows.append(nav)
+    rows += page_nav(page, pages, lambda n: f"iq:{inspection_id}:{n}")
     rows.append([Button(turn.label("inspect.btn_spot_back"), callback_data=f"ir:{inspection_id}")])
     return InlineKeyboardMarkup(rows), page + 1, pages
 

@@ -27,6 +27,7 @@ from bot.handlers.base import ID, PAGE, Turn, guarded, parse_id
 from bot.handlers.duties.answers import evidence_button
 from bot.handlers.inspection import on_the_spot, recheck
 from bot.handlers.inspection.recheck import show_recheck
+from bot.handlers.keyboards import page_nav
 from bot.handlers.reports.views import report_button
 from bot.handlers.router import router_of
 from rubric.model import Answer
@@ -224,13 +225,7 @@ async def _send_site_page(turn: Turn, sites: list, page: int, query: str | None 
     page = min(max(page, 0), pages - 1)
     chunk = sites[page * SITES_PER_PAGE : (page + 1) * SITES_PER_PAGE]
     rows = [[Button(site.name, callback_data=f"ss:{site.id}")] for site in chunk]
-    nav = []
-    if page > 0:
-        nav.append(Button("◀", callback_data=f"sp:{page - 1}"))
-    if page < pages - 1:
-        nav.append(Button("▶", callback_data=f"sp:{page + 1}"))
-    if nav:
-        rows.append(nav)
+    rows += page_nav(page, pages, lambda n: f"sp:{n}")
     searchable = len(sites) > SITES_PER_PAGE or query is not None
     if searchable:
         await turn.services.pending.set(turn.caller.user_id, SITE_SEARCH, "", turn.now())

@@ -20,6 +20,7 @@ from bot.flows.people.audit import AuditPage
 from bot.flows.people.manage import ROLE_FILTERS, PeoplePage
 from bot.flows.people.refusals import Denied, PeopleRefusedError
 from bot.handlers.base import ID, PAGE, Turn, guarded, parse_id
+from bot.handlers.keyboards import page_nav
 from bot.handlers.menus import set_chat_menu
 from bot.handlers.people.common import callback_data, labels_fit, number, show, text_fits
 
@@ -45,13 +46,8 @@ def _list_keyboard(turn: Turn, page: PeoplePage) -> InlineKeyboardMarkup:
         rows.append([Button(turn.label("people.btn_clear_site"), callback_data=f"pl:{page.role_filter}:0:0")])
     else:
         rows.append([Button(turn.label("people.btn_filter_site"), callback_data=f"pf:{page.role_filter}:0")])
-    nav = []
-    if page.search is None and page.page > 0:
-        nav.append(Button("◀", callback_data=f"pl:{page.role_filter}:{page.site_id}:{page.page - 1}"))
-    if page.search is None and page.page < page.pages - 1:
-        nav.append(Button("▶", callback_data=f"pl:{page.role_filter}:{page.site_id}:{page.page + 1}"))
-    if nav:
-        rows.append(nav)
+    if page.search is None:  # a search shows its matches on one page
+        rows += page_nav(page.page, page.pages, lambda n: f"pl:{page.role_filter}:{page.site_id}:{n}")
     return InlineKeyboardMarkup(rows)
 
 
@@ -85,13 +81,7 @@ async def on_filter_site(turn: Turn) -> None:
     sites = await turn.services.people.filter_sites(turn.caller)
     found = paginate(sites, number(raw_page), lambda chunk: labels_fit(s.name for s in chunk), SITES_PER_PAGE)
     rows = [[Button(s.name, callback_data=f"pl:{role_filter}:{s.id}:0")] for s in found.items]
-    nav = []
-    if found.index > 0:
-        nav.append(Button("◀", callback_data=f"pf:{role_filter}:{found.index - 1}"))
-    if found.index < found.count - 1:
-        nav.append(Button("▶", callback_data=f"pf:{role_filter}:{found.index + 1}"))
-    if nav:
-        rows.append(nav)
+    rows += page_nav(found.index, found.count, lambda n: f"pf:{role_filter}:{n}")
     rows.append([Button(turn.label("people.btn_back_to_list"), callback_data=f"pl:{role_filter}:0:0")])
     await show(turn, "people.pick_filter_site", InlineKeyboardMarkup(rows), count=len(sites))
     await turn.answer()

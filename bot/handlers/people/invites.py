@@ -28,6 +28,7 @@ from bot.flows.people.manage import (
     ScopeOption,
 )
 from bot.handlers.base import ID, PAGE, Turn, guarded, unregistered_hooks
+from bot.handlers.keyboards import page_nav
 from bot.handlers.menus import set_chat_menu
 from bot.handlers.people.common import callback_data, labels_fit, number, show, text_fits
 
@@ -77,13 +78,7 @@ async def show_scope_page(turn: Turn, target: str, role: Role, page: int) -> Non
         [Button(label, callback_data=f"ps:{target}:{role.value}:{o.token}")]
         for label, o in zip(labels(found.items), found.items, strict=True)
     ]
-    nav = []
-    if found.index > 0:
-        nav.append(Button("◀", callback_data=f"pq:{target}:{role.value}:{found.index - 1}"))
-    if found.index < found.count - 1:
-        nav.append(Button("▶", callback_data=f"pq:{target}:{role.value}:{found.index + 1}"))
-    if nav:
-        rows.append(nav)
+    rows += page_nav(found.index, found.count, lambda n: f"pq:{target}:{role.value}:{n}")
     values = {"role": role.value, "page": found.index + 1, "pages": found.count}
     await show(turn, "people.pick_scope", InlineKeyboardMarkup(rows), **values)
 

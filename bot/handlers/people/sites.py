@@ -20,6 +20,7 @@ from bot.flows.paging import paginate
 from bot.flows.people.refusals import Denied, PeopleRefusedError
 from bot.flows.people.sites import SITES_PER_PAGE, SitesPage
 from bot.handlers.base import ID, PAGE, Turn, guarded
+from bot.handlers.keyboards import page_nav
 from bot.handlers.people.common import (
     ADDSITE_NAME,
     ADDSITE_REGION,
@@ -51,13 +52,7 @@ async def show_sites(turn: Turn, page: int = 0, editing: bool = False) -> None:
     rows = []
     if result.editable:
         rows = [[Button(turn.label("people.site_button", site=s), callback_data=f"pu:{s.id}")] for s in result.sites]
-    nav = []
-    if result.page > 0:
-        nav.append(Button("◀", callback_data=f"pt:{result.page - 1}"))
-    if result.page < result.pages - 1:
-        nav.append(Button("▶", callback_data=f"pt:{result.page + 1}"))
-    if nav:
-        rows.append(nav)
+    rows += page_nav(result.page, result.pages, lambda n: f"pt:{n}")
     await show(turn, "people.sites", InlineKeyboardMarkup(rows) if rows else None, page=result, editing=editing)
 
 
@@ -251,13 +246,7 @@ async def show_link_picker(turn: Turn, page: int, sites: list[SiteRow] | None = 
 
     found = paginate(sites, page, lambda chunk: labels_fit(label(s) for s in chunk), LINK_PER_PAGE)
     rows = [[Button(label(s), callback_data=f"pj:{s.id}")] for s in found.items]
-    nav = []
-    if found.index > 0:
-        nav.append(Button("◀", callback_data=f"ph:{found.index - 1}"))
-    if found.index < found.count - 1:
-        nav.append(Button("▶", callback_data=f"ph:{found.index + 1}"))
-    if nav:
-        rows.append(nav)
+    rows += page_nav(found.index, found.count, lambda n: f"ph:{n}")
     values = {"current": current, "page": found.index + 1, "pages": found.count}
     await show(turn, "people.link_pick", InlineKeyboardMarkup(rows), **values)
 
