@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -10,8 +11,8 @@ import signal
 import sqlite3
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +28,8 @@ class BotProcess:
     process: asyncio.subprocess.Process
     data_dir: Path
     timings_file: Path
-    # [handling, Bot API wait, in database calls, of those the wait in the writer thread's queue and
-    # the time on the database threads] per update (storage.db.DB_WAIT)
+    # [handling, Bot API wait, in database calls, of those the waits in the writer's and the reader's
+    # thread queues and the time on the database threads] per update (storage.db.DB_WAIT)
     timings: list[list[float]] = field(default_factory=list)
     loop_lag: list[float] = field(default_factory=list)  # seconds the bot's event loop woke a 10 ms sleep late
 
@@ -114,6 +115,25 @@ async def bot_process(
             lag_file = timings_file.with_name(timings_file.name + ".lag")
             if lag_file.exists():
                 running.loop_lag = json.loads(lag_file.read_text())
+
+
+@contextmanager
+def load_generator_without_pauses() -> Iterator[None]:
+    """No garbage collection in this process (the stand-in and the simulated people) while measuring.
+
+    The stand-in keeps every request, message and event for the checks at the end, so its heap grows
+    all run long and its full collections did too: 58 ms at the start of a 200-inspector crowd, 694 ms
+    near the end, freezing the stand-in and every tap in flight with it (its event loop's lag peaked at
+    691 ms), which the taps' latency then charged to the bot. A few minutes of cyclic garbage is cheap;
+    the bot's own collections are left as shipped."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 async def wait_ready(api: FakeBotAPI, limit: float = 30) -> None:

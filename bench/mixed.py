@@ -20,8 +20,8 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
-from bench.common import bot_process, machine, percentile, table, wait_ready
-from bench.crowd import inspect_fully
+from bench.common import bot_process, load_generator_without_pauses, machine, percentile, table, wait_ready
+from bench.crowd import Tap, inspect_fully
 from bench.fanout import BEFORE
 from bench.update_cost import seed as seed_inspectors
 from bot.clock import iso
@@ -71,13 +71,13 @@ async def mixed(inspectors: int, sends: int, clauses: int, think: float, delay: 
     def prepared(data_dir: Path) -> None:
         staff.extend(prepare(data_dir, people, staff_sites))
 
-    async with FakeBotAPI() as api:
-        async with bot_process(api, ("bench.mixed_bot",), prepare=prepared) as bot:
+    with load_generator_without_pauses():
+        async with FakeBotAPI() as api, bot_process(api, ("bench.mixed_bot",), prepare=prepared) as bot:
             for user_id in staff:
                 api.person(user_id, "客服", started=True)
             api.set_rate_limit(global_per_s=Settings().max_messages_per_second, per_chat_per_s=1)
             await wait_ready(api)
-            presses: list[tuple[float, float]] = []
+            presses: list[Tap] = []
             walks = asyncio.gather(*(inspect_fully(api.person(p, "督导员"), clauses, think, presses) for p in people))
             await asyncio.sleep(delay)
             bot.process.send_signal(signal.SIGUSR1)
@@ -100,8 +100,8 @@ async def mixed(inspectors: int, sends: int, clauses: int, think: float, delay: 
                 stored_photos = conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
         lag = bot.loop_lag
     first, last = sent[0], sent[-1]
-    during = [latency for moment, latency in presses if first <= moment <= last]
-    outside = [latency for moment, latency in presses if not first <= moment <= last]
+    during = [tap.latency for tap in presses if first <= tap.pressed <= last]
+    outside = [tap.latency for tap in presses if not first <= tap.pressed <= last]
     share = Settings().max_messages_per_second * Settings().broadcast_percent / 100
     rate = (len(sent) - 1) / (last - first) if last > first else float("nan")
     lost = sum(1 for n in counts.values() if n == 0)

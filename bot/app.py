@@ -81,7 +81,7 @@ def build_application(
         await start_scheduler(app)  # the duty engine: requeue interrupted sends, tick every few seconds
         await schedule_backups(app)
         if loop_lag is not None:
-            app.bot_data["loop_lag_probe"] = asyncio.create_task(_probe_loop_lag(loop_lag))
+            app.bot_data["loop_lag_probe"] = asyncio.create_task(probe_loop_lag(loop_lag))
         if settings.metrics.enabled:
             await _start_metrics_server(app, settings, metrics)
         log.info("bot @%s ready (data in %s)", app.bot.username, settings.data_dir)
@@ -252,7 +252,7 @@ async def _set_webhook_until_answered(app: Application, url: str, hook: WebhookS
 LAG_PROBE_SECONDS = 0.01
 
 
-async def _probe_loop_lag(lags: list[float]) -> None:
+async def probe_loop_lag(lags: list[float]) -> None:
     """How much later than asked the loop wakes a short sleep: time every ready callback waited."""
     loop = asyncio.get_running_loop()
     while True:

@@ -112,10 +112,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
 async def timed(coroutine: Awaitable[Any], timings: list[list[float]]) -> None:
     """Await one update's handling and record [its duration, of which waiting for the Bot API, of
-    which in database calls, of those waiting in the writer thread's queue, and running on the database
-    threads]
-    (see storage.db.DB_WAIT)."""
-    api, db = [0.0], [0.0, 0.0, 0.0]
+    which in database calls, of those waiting in the writer's and the reader's thread queues, and
+    running on the database threads] (see storage.db.DB_WAIT)."""
+    api, db = [0.0], [0.0, 0.0, 0.0, 0.0]
     api_token, db_token = API_WAIT.set(api), DB_WAIT.set(db)
     started = time.perf_counter()
     try:

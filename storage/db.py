@@ -11,6 +11,14 @@ lock was the slowest taps' wait: bench crowd, bench/RESULTS.md.)
 
 Reads go to a second, read-only connection (WAL lets it read while the writer writes), each in one
 snapshot, so a read never queues behind a write's trip and never sees an uncommitted one.
+
+The small reads of every tap (a person and their roles, an inspection and its answers: by key, on
+an index, well under a millisecond) run inline on the event loop instead, through a third read-only
+connection (:meth:`Database.read_inline`). On aiosqlite's thread such a read costs more than its
+work: the thread must win the GIL from the busy event loop to start, after each row it fetches and
+to hand back, and under 200 inspectors the slowest taps waited ~200 ms in the reader thread's queue
+and ~100 ms in hand-offs for ~14 ms of SQL (bench crowd, bench/RESULTS.md). Scans (summaries,
+reports, exports) stay on the thread: the event loop would wait for them.
 """
 
 from __future__ import annotations
@@ -18,8 +26,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,15 +41,15 @@ Row = aiosqlite.Row
 T = TypeVar("T")
 
 # Benchmarks only, set per update by bot.update_processor.timed(): seconds the current update spent
-# [in database calls (queueing included), of those waiting in the writer thread's queue before a
-# transaction() began, and running read()/transaction() work on aiosqlite's threads]. The rest of the
-# first is single statements, reads' queueing and the hand-offs.
+# [in database calls (queueing included), of those waiting in the writer thread's queue, waiting in
+# the reader thread's queue, and running SQL (on aiosqlite's threads or inline)]. The rest of the
+# first is the hand-offs back to the event loop.
 DB_WAIT: ContextVar[list[float] | None] = ContextVar("db_wait", default=None)
-IN_DATABASE, WRITER_QUEUE, ON_THREAD = 0, 1, 2
+IN_DATABASE, WRITER_QUEUE, READER_QUEUE, RUNNING = 0, 1, 2, 3
 
 
-@asynccontextmanager
-async def _timed() -> AsyncIterator[None]:
+@contextmanager
+def _timed(*slots: int) -> Iterator[None]:
     waited = DB_WAIT.get()
     if waited is None:
         yield
@@ -50,12 +58,13 @@ async def _timed() -> AsyncIterator[None]:
     try:
         yield
     finally:
-        waited[IN_DATABASE] += time.perf_counter() - started
+        for slot in (IN_DATABASE, *slots):
+            waited[slot] += time.perf_counter() - started
 
 
-def _thread_timed(work: Callable[[sqlite3.Connection], T], queued: bool = False) -> Callable[[sqlite3.Connection], T]:
-    """``work``, adding its run time on aiosqlite's thread to the update's ON_THREAD when benchmarked
-    (and with ``queued``, the wait from now until the thread starts it to WRITER_QUEUE)."""
+def _thread_timed(work: Callable[[sqlite3.Connection], T], queue: int) -> Callable[[sqlite3.Connection], T]:
+    """``work``, adding (when benchmarked) the wait from now until aiosqlite's thread starts it to the
+    update's ``queue`` slot and its run time on the thread to RUNNING."""
     waited = DB_WAIT.get()
     if waited is None:
         return work
@@ -63,20 +72,22 @@ def _thread_timed(work: Callable[[sqlite3.Connection], T], queued: bool = False)
 
     def timed_work(conn: sqlite3.Connection) -> T:
         started = time.perf_counter()
-        if queued:
-            waited[WRITER_QUEUE] += started - submitted
+        waited[queue] += started - submitted
         try:
             return work(conn)
         finally:
-            waited[ON_THREAD] += time.perf_counter() - started
+            waited[RUNNING] += time.perf_counter() - started
 
     return timed_work
 
 
 class Database:
-    def __init__(self, conn: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, reader: aiosqlite.Connection, inline: sqlite3.Connection, path: Path
+    ) -> None:
         self._conn = conn
         self._reader = reader
+        self._inline = inline
         self.path = path
 
     @classmethod
@@ -87,9 +98,10 @@ class Database:
         conn = await _connect(path, "journal_mode=WAL", "foreign_keys=ON", "busy_timeout=5000", "synchronous=NORMAL")
         # query_only: a write sent to the reader by mistake fails at once instead of racing the writer.
         reader = await _connect(path, "busy_timeout=5000", "query_only=ON")
-        return cls(conn, reader, path)
+        return cls(conn, reader, _connect_inline(path), path)
 
     async def close(self) -> None:
+        self._inline.close()
         await self._reader.close()
         await self._conn.close()
 
@@ -107,8 +119,26 @@ class Database:
             finally:
                 conn.rollback()  # nothing to keep: ends the snapshot
 
-        async with _timed():
-            return await run_on_connection_thread(self._reader, _thread_timed(run))
+        return await self._on_reader(run)
+
+    async def read_inline(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """As :meth:`read`, run right here on the event loop: only for small reads by key on an index
+        (the event loop waits for them). Async like the others, so a repository can move a read
+        between the two without its callers knowing."""
+        with _timed(RUNNING):
+            self._inline.execute("BEGIN")
+            try:
+                return work(self._inline)
+            finally:
+                self._inline.rollback()
+
+    async def fetchone_inline(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = await self.fetchall_inline(sql, params)
+        return rows[0] if rows else None
+
+    async def fetchall_inline(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with _timed(RUNNING):
+            return self._inline.execute(sql, params).fetchall()
 
     async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """One write transaction in a single trip to aiosqlite's thread; rolled back if ``work`` raises."""
@@ -123,17 +153,15 @@ class Database:
             conn.commit()
             return result
 
-        async with _timed():
-            return await run_on_connection_thread(self._conn, _thread_timed(run, queued=True))
+        return await self._on_writer(run)
 
-    # execute_fetchall is one trip to aiosqlite's thread; execute + fetch + close would be three.
+    # Each of these is one trip to a connection's thread (aiosqlite's execute + fetch + close, three).
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        async with _timed():
-            return list(await self._reader.execute_fetchall(sql, params))
+        return await self._on_reader(lambda conn: conn.execute(sql, params).fetchall())
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -141,20 +169,25 @@ class Database:
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """A single-statement write (atomic on its own in autocommit mode); returns lastrowid."""
-        async with _timed():
-            cursor = await self._conn.execute(sql, params)
-            return cursor.lastrowid or 0
+        return await self._on_writer(lambda conn: conn.execute(sql, params).lastrowid or 0)
 
     async def change(self, sql: str, params: Sequence[Any] = ()) -> int:
         """As :meth:`execute`; returns how many rows the statement changed (0: its WHERE found none,
         e.g. a double tap after the state moved on)."""
-        async with _timed():
-            return (await self._conn.execute(sql, params)).rowcount
+        return await self._on_writer(lambda conn: conn.execute(sql, params).rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Many rows of one statement, in one transaction and one trip."""
         batch = list(rows)
         await self.transaction(lambda conn: conn.executemany(sql, batch))
+
+    async def _on_reader(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        with _timed():
+            return await run_on_connection_thread(self._reader, _thread_timed(work, READER_QUEUE))
+
+    async def _on_writer(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        with _timed():
+            return await run_on_connection_thread(self._conn, _thread_timed(work, WRITER_QUEUE))
 
     async def schema_version(self) -> int:
         return int(await self.fetchval("SELECT MAX(version) FROM schema_migrations") or 0)
@@ -165,6 +198,19 @@ async def _connect(path: Path, *pragmas: str) -> aiosqlite.Connection:
     conn.row_factory = aiosqlite.Row
     for pragma in pragmas:
         await conn.execute(f"PRAGMA {pragma}")
+    return conn
+
+
+# WAL readers wait only in rare moments (recovery after a crash, before the bot serves anyone); the
+# event loop would wait with them, so not for long.
+INLINE_BUSY_MS = 1000
+
+
+def _connect_inline(path: Path) -> sqlite3.Connection:
+    """The event loop's own read-only connection (check_same_thread: used from another thread, it fails)."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=INLINE_BUSY_MS / 1000)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA query_only=ON")
     return conn
 
 

@@ -224,18 +224,18 @@ class InspectionRepository:
         return await self._db.transaction(work)
 
     async def get(self, inspection_id: int) -> InspectionRow | None:
-        row = await self._db.fetchone(f"{_SELECT} WHERE i.id = ?", (inspection_id,))
+        row = await self._db.fetchone_inline(f"{_SELECT} WHERE i.id = ?", (inspection_id,))
         return _inspection(row) if row else None
 
     async def drafts_of(self, inspector_id: int) -> list[InspectionRow]:
-        rows = await self._db.fetchall(
+        rows = await self._db.fetchall_inline(
             f"{_SELECT} WHERE i.inspector_id = ? AND i.status = 'draft' ORDER BY i.updated_at DESC", (inspector_id,)
         )
         return [_inspection(row) for row in rows]
 
     async def active_draft(self, inspector_id: int) -> InspectionRow | None:
         """The draft whose card the person saw or tapped last: where a free text or photo goes."""
-        row = await self._db.fetchone(
+        row = await self._db.fetchone_inline(
             f"""{_SELECT} JOIN inspection_focus f ON f.inspection_id = i.id
                 WHERE f.user_id = ? AND i.status = 'draft'""",
             (inspector_id,),
@@ -335,10 +335,10 @@ class InspectionRepository:
         return await self._db.transaction(store)
 
     async def answers(self, inspection_id: int) -> dict[str, StoredAnswer]:
-        return _answers(await self._db.fetchall(_ANSWERS, (inspection_id,)))
+        return _answers(await self._db.fetchall_inline(_ANSWERS, (inspection_id,)))
 
     async def state(self, inspection_id: int) -> InspectionState | None:
-        """The inspection, its answers and its evidence in one trip to the database (the tap path)."""
+        """The inspection, its answers and its evidence in one snapshot (the tap path: read inline)."""
 
         def read(conn: sqlite3.Connection) -> InspectionState | None:
             row = conn.execute(f"{_SELECT} WHERE i.id = ?", (inspection_id,)).fetchone()
@@ -350,7 +350,7 @@ class InspectionRepository:
             previous = previous_findings_sync(conn, inspection)
             return InspectionState(inspection, _answers(answers), _evidence(evidence), previous)
 
-        return await self._db.read(read)
+        return await self._db.read_inline(read)
 
     async def fill_unanswered(self, inspection_id: int, rows: list[tuple[str, str]], now: str) -> None:
         """Mark (clause_id, category_id) pairs 不适用 (review: "mark the rest N/A")."""
@@ -475,7 +475,7 @@ class InspectionRepository:
         return await self._db.transaction(store)
 
     async def evidence(self, inspection_id: int) -> dict[str, ClauseEvidence]:
-        return _evidence(await self._db.fetchall(_EVIDENCE, (inspection_id, inspection_id)))
+        return _evidence(await self._db.fetchall_inline(_EVIDENCE, (inspection_id, inspection_id)))
 
     # -- submit ---------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ class PendingInputRepository:
         self._db = db
 
     async def get(self, user_id: int) -> PendingInput | None:
-        row = await self._db.fetchone("SELECT kind, payload FROM pending_inputs WHERE user_id = ?", (user_id,))
+        row = await self._db.fetchone_inline("SELECT kind, payload FROM pending_inputs WHERE user_id = ?", (user_id,))
         return PendingInput(row["kind"], row["payload"]) if row else None
 
     async def set(self, user_id: int, kind: str, payload: str, now: str) -> None:

@@ -48,7 +48,7 @@ class UserRepository:
 
     async def get(self, user_id: int) -> UserRecord | None:
         # One query per update: every update identifies its sender.
-        rows = await self._db.fetchall(
+        rows = await self._db.fetchall_inline(
             """SELECT u.*, r.role, r.site_id, r.region FROM users u
                LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.id = ? ORDER BY r.id""",
             (user_id,),

@@ -261,6 +261,7 @@ async def fail(turn: Turn, error: Exception) -> None:
 
 
 def failure_text_key(error: BaseException | None) -> str:
-    # A database that is locked, read-only or full means this message was not saved: say so, so the
-    # person sends it again, instead of the generic "nothing saved is lost".
-    return "common.save_failed" if isinstance(error, sqlite3.Error | OSError) else "common.error"
+    # A database that is locked, read-only or full (OperationalError) means this message was not saved:
+    # say so, so the person sends it again, instead of the generic "nothing saved is lost". A misuse
+    # (ProgrammingError: a closed connection, a bad statement) is a bug, not the disk: the generic one.
+    return "common.save_failed" if isinstance(error, sqlite3.OperationalError | OSError) else "common.error"

@@ -56,6 +56,8 @@ async def test_database_pragmas_and_write_rollback(tmp_path):
         # Reads go to a read-only connection: a write sent there fails instead of racing the writer.
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             await db.fetchall("INSERT INTO audit_log (at, action) VALUES ('x', 'test')")
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await db.fetchall_inline("INSERT INTO audit_log (at, action) VALUES ('x', 'test')")
 
         def fail(conn: sqlite3.Connection) -> None:
             conn.execute("INSERT INTO audit_log (at, action) VALUES ('x', 'test')")
@@ -84,9 +86,13 @@ async def test_a_read_sees_only_committed_writes(tmp_path):
         # Another coroutine's read while that transaction is open: it must not see the row yet.
         assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 0
         assert await db.read(lambda c: c.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]) == 0
+        # The event loop's own reader neither sees it nor waits for it.
+        assert (await db.fetchone_inline("SELECT COUNT(*) FROM audit_log"))[0] == 0
         go_on.set()
         await writing
         assert await db.fetchval("SELECT COUNT(*) FROM audit_log") == 1
+        assert await db.read_inline(lambda c: c.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]) == 1
+        assert not (await db.fetchall_inline("SELECT * FROM audit_log WHERE action = 'none'"))
     finally:
         await db.close()
 
