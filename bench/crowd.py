@@ -6,9 +6,12 @@ are tasks in this process talking to the Bot API stand-in. A tap's latency is me
 person is: from queueing the press at the stand-in to the edited card arriving back, so it includes
 the polling hop, the bot's queueing and handling, and the Bot API calls. The bot-side handling time
 (from an update's turn to the end of its handler, less Bot API waits) is printed beside it, and the
-bot's event-loop lag (how late it wakes a 10 ms sleep: the queueing every update waits through). At the
-end every answer and photo is checked in the database; the exit status is non-zero when the target
-is missed or anything is lost.
+bot's event-loop lag (how late it wakes a 10 ms sleep: the queueing every update waits through). The
+same taps timed at the stand-in (the press queued to the card's request arriving) leave out this
+process's own wake-ups; this process runs without garbage collection while measuring and prints its
+own loop lag, so a stalled load generator shows instead of passing for a slow bot. At the end every
+answer and photo is checked in the database; the exit status is non-zero when the target is missed
+or anything is lost.
 """
 
 from __future__ import annotations
@@ -116,11 +119,11 @@ async def crowd(inspectors: int, clauses: int, think: float, photo_every: int = 
             presses: list[Tap] = []
             walks = (inspect_fully(api.person(p, "督导员"), clauses, think, presses, photo_every) for p in people)
             results = await asyncio.gather(*walks)
-            taps = [tap.latency for tap in presses]
-            server_side = at_the_stand_in(api, presses)
             elapsed = time.perf_counter() - started
             bot_cpu, own_cpu = bot.cpu_seconds() - bot_cpu, time.process_time() - own_cpu
             probe.cancel()
+            taps = [tap.latency for tap in presses]
+            server_side = at_the_stand_in(api, presses)
             with sqlite3.connect(bot.data_dir / "bot.sqlite3") as conn:
                 answers = conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
                 stored_photos = conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
