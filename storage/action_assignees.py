@@ -61,3 +61,24 @@ class AssigneeRepository:
             return True
 
         return await self._db.transaction(work)
+
+
+def release_sync(conn: sqlite3.Connection, user_id: int, actor_id: int | None, now: str) -> int:
+    """Give back to the site's staff every live action assigned to ``user_id`` who is no longer active
+    staff of its site (a role revoked, the person deactivated), in the caller's transaction: each with
+    its ``assigned`` event (to nobody, as 👥 恢复默认 writes it) and the alert that tells the site's staff
+    it is theirs again. Without it the action would stay with someone who can no longer act on it, and
+    only an admin could. Returns how many were given back."""
+    rows = conn.execute(
+        """SELECT a.id FROM actions a
+           WHERE a.assignee_id = ? AND a.status IN ('open', 'submitted') AND NOT EXISTS (
+               SELECT 1 FROM user_roles r JOIN users u ON u.id = r.user_id AND u.active = 1
+               WHERE r.user_id = a.assignee_id AND r.role = 'staff' AND r.site_id = a.site_id)""",
+        (user_id,),
+    ).fetchall()
+    for (action_id,) in rows:
+        conn.execute("UPDATE actions SET assignee_id = NULL, updated_at = ? WHERE id = ?", (now, action_id))
+        (round_,) = conn.execute("SELECT round FROM actions WHERE id = ?", (action_id,)).fetchone()
+        event_id = event_sync(conn, action_id, now, actor_id, "assigned", round_, None)
+        alert_sync(conn, action_id, "assigned", event_id, actor_id, now)
+    return len(rows)

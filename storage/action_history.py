@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from storage.people import AuditEntry, write_audit_sync
+from storage.audit import AuditEntry, write_audit_sync
 
 RECHECK = "recheck:"  # the detail of a 复查 decision's event: recheck:<inspection id>
 # Events whose detail is a person's words (the reason of a return, of an extension asked or refused).

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from storage.actions import NewAction, plan_rechecks_sync, reconcile_for_inspection_sync
+from storage.audit import AuditEntry, write_audit_sync
 from storage.db import Database, Row
-from storage.people import AuditEntry, write_audit_sync
 
 
 @dataclass(frozen=True)

@@ -4,29 +4,15 @@ bulk imports and the audit log. Every change is written in one transaction with 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from storage.action_assignees import release_sync
+from storage.audit import AuditEntry, write_audit_sync
 from storage.db import Database, Row
 from storage.users import display_name, display_name_sql
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """What to record next to a change: who did what to which target."""
-
-    actor_id: int | None
-    action: str
-    target: str | None = None
-    detail: dict[str, Any] | str | None = None
-
-    def detail_text(self) -> str | None:
-        if self.detail is None or isinstance(self.detail, str):
-            return self.detail
-        return json.dumps(self.detail, ensure_ascii=False, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -145,14 +131,6 @@ def _invitation(row: Row) -> Invitation:
 _INVITATIONS = f"""
     SELECT i.*, s.name AS site_name, {display_name_sql("i.created_by")} AS inviter_name
     FROM invitations i LEFT JOIN sites s ON s.id = i.site_id LEFT JOIN users u ON u.id = i.created_by"""
-
-
-_AUDIT = "INSERT INTO audit_log (at, actor_id, action, target, detail) VALUES (?, ?, ?, ?, ?)"
-
-
-def write_audit_sync(conn: sqlite3.Connection, entry: AuditEntry, at: str) -> None:
-    """An audit log entry, inside the one-trip ``Database.transaction`` of the change it records."""
-    conn.execute(_AUDIT, (at, entry.actor_id, entry.action, entry.target, entry.detail_text()))
 
 
 def _import_plan(
@@ -479,10 +457,12 @@ class PeopleRepository:
 
     async def revoke(self, grant_id: int, now: str, audit: AuditEntry) -> bool:
         def work(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute("DELETE FROM user_roles WHERE id = ?", (grant_id,))
-            if cursor.rowcount == 0:
+            row = conn.execute("SELECT user_id FROM user_roles WHERE id = ?", (grant_id,)).fetchone()
+            if row is None:
                 return False
+            conn.execute("DELETE FROM user_roles WHERE id = ?", (grant_id,))
             write_audit_sync(conn, audit, now)
+            release_sync(conn, row[0], audit.actor_id, now)
             return True
 
         return await self._db.transaction(work)
@@ -505,6 +485,8 @@ class PeopleRepository:
                     (now, user_id),
                 )
             write_audit_sync(conn, audit, now)
+            if not active:
+                release_sync(conn, user_id, audit.actor_id, now)
             return True
 
         return await self._db.transaction(work)

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from storage.audit import AuditEntry, write_audit_sync
 from storage.db import Database, Row
-from storage.people import AuditEntry, write_audit_sync
 from storage.users import display_name_sql
 
 _NAME = display_name_sql()

@@ -346,3 +346,49 @@ async def test_proof_begun_before_an_assignment_to_someone_else_is_stopped(bot: 
     assert await db.fetchval("SELECT status FROM actions WHERE id = ?", (action_id,)) == "open"
     assert await db.fetchval("SELECT COUNT(*) FROM action_evidence WHERE action_id = ?", (action_id,)) == 1
     assert await db.fetchval("SELECT COUNT(*) FROM pending_inputs") == 0
+
+
+async def test_an_assignee_who_stops_being_staff_gives_the_action_back(bot: BotUnderTest) -> None:
+    """A revoked staff role, or the person deactivated, gives their actions back to the site's staff
+    in the same transaction: otherwise nobody but an admin could act on them."""
+    ids = await submitted_with_group(bot)
+    action_id = ids[SERIOUS]
+    await bot.add_person(STAFF_2, "staff", "前台小王", site_id=await site_id(bot))
+    staff, staff_2 = bot.api.person(STAFF, "前台小张"), bot.api.person(STAFF_2, "前台小王", started=True)
+    admin = bot.api.person(ADMIN_ID, "管理员")
+    await tick(bot)
+    await staff_2.wait_text("整改通知单")
+    query = await admin.press_data(f"ak:{action_id}:0:{STAFF_2}", None)
+    assert (await admin.wait_callback_answer(query)).text == "已指派给 前台小王"
+
+    # Another of 前台小王's roles revoked: still staff of the site, the action stays theirs.
+    await bot.add_person(STAFF_2, "inspector", "前台小王", site_id=await site_id(bot))
+    await admin.send_command("role", str(STAFF_2))
+    card = await admin.wait_text("项目客服 · 阳光花园")
+    await admin.press("撤销：督导员 · 阳光花园", card.message_id)
+    assert "督导员 · 阳光花园" not in (await admin.wait_reply()).text
+    assert await assignment(bot, action_id) == (STAFF_2, [(ADMIN_ID, str(STAFF_2))])
+
+    # The admin revokes 前台小王's staff role on the person's card.
+    await admin.send_command("role", str(STAFF_2))
+    card = await admin.wait_text("项目客服 · 阳光花园")
+    await admin.press("撤销：项目客服 · 阳光花园", card.message_id)
+    assert "项目客服 · 阳光花园" not in (await admin.wait_reply()).text
+    assert await assignment(bot, action_id) == (None, [(ADMIN_ID, str(STAFF_2)), (ADMIN_ID, None)])
+    await tick(bot)
+    assert SERIOUS in (await staff.wait_text("1 项整改恢复由全站员工负责")).content
+    await staff_2.assert_no_reply()  # no longer staff: told neither of the assignment nor of its end
+    card = await open_card(staff, action_id)
+    assert "📷 提交整改材料" in staff.buttons(card)
+    audit = await bot.services.db.fetchall("SELECT action FROM audit_log ORDER BY id")
+    assert [row[0] for row in audit][-2:] == ["revoke", "action.assigned"]
+
+    # Assigned to 前台小张, who is then deactivated: the same.
+    query = await admin.press_data(f"ak:{action_id}:0:{STAFF}", None)
+    assert (await admin.wait_callback_answer(query)).text == "已指派给 前台小张"
+    await admin.send_command("deactivate", str(STAFF))
+    await admin.wait_text("确定要停用")
+    await admin.press("确定停用")
+    assert "已停用" in (await admin.wait_reply()).text
+    assignee, events = await assignment(bot, action_id)
+    assert assignee is None and events[-2:] == [(ADMIN_ID, str(STAFF)), (ADMIN_ID, None)]
