@@ -54,10 +54,7 @@ class AssigneeRepository:
             if cursor.rowcount != 1:
                 return False
             (round_,) = conn.execute("SELECT round FROM actions WHERE id = ?", (action_id,)).fetchone()
-            event_id = event_sync(
-                conn, action_id, now, actor_id, "assigned", round_, str(to) if to is not None else None
-            )
-            alert_sync(conn, action_id, "assigned", event_id, actor_id, now)
+            _recorded_and_told(conn, action_id, round_, to, actor_id, now)
             return True
 
         return await self._db.transaction(work)
@@ -70,15 +67,22 @@ def release_sync(conn: sqlite3.Connection, user_id: int, actor_id: int | None, n
     it is theirs again. Without it the action would stay with someone who can no longer act on it, and
     only an admin could. Returns how many were given back."""
     rows = conn.execute(
-        """SELECT a.id FROM actions a
+        """SELECT a.id, a.round FROM actions a
            WHERE a.assignee_id = ? AND a.status IN ('open', 'submitted') AND NOT EXISTS (
                SELECT 1 FROM user_roles r JOIN users u ON u.id = r.user_id AND u.active = 1
                WHERE r.user_id = a.assignee_id AND r.role = 'staff' AND r.site_id = a.site_id)""",
         (user_id,),
     ).fetchall()
-    for (action_id,) in rows:
+    for action_id, round_ in rows:
         conn.execute("UPDATE actions SET assignee_id = NULL, updated_at = ? WHERE id = ?", (now, action_id))
-        (round_,) = conn.execute("SELECT round FROM actions WHERE id = ?", (action_id,)).fetchone()
-        event_id = event_sync(conn, action_id, now, actor_id, "assigned", round_, None)
-        alert_sync(conn, action_id, "assigned", event_id, actor_id, now)
+        _recorded_and_told(conn, action_id, round_, None, actor_id, now)
     return len(rows)
+
+
+def _recorded_and_told(
+    conn: sqlite3.Connection, action_id: int, round_: int, to: int | None, actor_id: int | None, now: str
+) -> None:
+    """A change of assignee's event (detail: the new assignee, none for the site's staff) and the alert
+    that tells them."""
+    event_id = event_sync(conn, action_id, now, actor_id, "assigned", round_, str(to) if to is not None else None)
+    alert_sync(conn, action_id, "assigned", event_id, actor_id, now)
