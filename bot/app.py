@@ -21,7 +21,7 @@ from bot.clock import Clock, SystemClock
 from bot.handlers import register_handlers
 from bot.handlers.menus import set_default_menus
 from bot.i18n import Texts
-from bot.metrics import Metrics
+from bot.metrics import METRICS_KEY, Metrics, app_metrics
 from bot.rate_limits import TrafficRateLimiter
 from bot.scheduler import start_scheduler
 from bot.services import SERVICES_KEY, Services
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGABRT)
 MAX_RETRY_SECONDS = 30
 LOCK_KEY = "data_lock"
-METRICS_KEY = "metrics"  # bot_data: the Application's Metrics (its own Prometheus registry)
 METRICS_SERVER_KEY = "metrics_server"  # bot_data: the /metrics server, while it runs
 
 
@@ -130,10 +129,6 @@ def build_application(
     app.bot_data[METRICS_KEY] = metrics
     register_handlers(app)
     return app
-
-
-def app_metrics(app: Application) -> Metrics:
-    return app.bot_data[METRICS_KEY]
 
 
 def metrics_server(app: Application) -> WebServer | None:

@@ -28,6 +28,7 @@ class Health:
     database: str
     last_update_age_s: float | None
     outbox_backlog: int | None
+    last_tick_age_s: float | None = None
     problem: str | None = None
 
     @property
@@ -35,13 +36,20 @@ class Health:
         return self.database == "ok"
 
     def as_json(self) -> dict[str, Any]:
-        age = None if self.last_update_age_s is None else round(self.last_update_age_s, 1)
-        return {"database": self.database, "last_update_age_s": age, "outbox_backlog": self.outbox_backlog}
+        def rounded(seconds: float | None) -> float | None:
+            return None if seconds is None else round(seconds, 1)
+
+        return {
+            "database": self.database,
+            "last_update_age_s": rounded(self.last_update_age_s),
+            "outbox_backlog": self.outbox_backlog,
+            "last_tick_age_s": rounded(self.last_tick_age_s),
+        }
 
 
 async def look(app: Application, metrics: Metrics, *, backups: bool = False) -> Health:
     """Query the database (bounded by DATABASE_TIMEOUT) and refresh ``metrics.snapshot``."""
-    snap = Snapshot(last_update_age=metrics.last_update_age())
+    snap = Snapshot(last_update_age=metrics.last_update_age(), last_tick_age=metrics.last_tick_age())
     svc: Services | None = app.bot_data.get(SERVICES_KEY)
     problem: str | None = None
     if svc is None:
@@ -71,4 +79,4 @@ async def look(app: Application, metrics: Metrics, *, backups: bool = False) -> 
         newest = await asyncio.to_thread(newest_backup_mtime, svc.settings.backup_dir)
         snap.backup_age = None if newest is None else max(time.time() - newest, 0.0)
     metrics.snapshot = snap
-    return Health(database, snap.last_update_age, snap.outbox_backlog, problem)
+    return Health(database, snap.last_update_age, snap.outbox_backlog, snap.last_tick_age, problem)

@@ -25,6 +25,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from telegram import MessageEntity, Update
+from telegram.ext import Application
 
 # The *_created series (each counter's creation time) only double what is scraped: the process
 # start time is there already. A process-wide switch; the bot's registries are its only users.
@@ -122,6 +123,7 @@ class Snapshot:
     duties_overdue: int | None = None
     backup_age: float | None = None
     last_update_age: float | None = None
+    last_tick_age: float | None = None
 
 
 class _SnapshotCollector(Collector):
@@ -142,6 +144,11 @@ class _SnapshotCollector(Collector):
             ("dudao_duties_overdue", "Open duties past their due time, all sites", snap.duties_overdue),
             ("dudao_backup_age_seconds", "Age of the newest bot-*.sqlite3 in the backup folder", snap.backup_age),
             ("dudao_last_update_age_seconds", "Seconds since the last update was handled", snap.last_update_age),
+            (
+                "dudao_duty_last_tick_age_seconds",
+                "Seconds since the duty engine last finished a tick (reminders, notices, follow-ups)",
+                snap.last_tick_age,
+            ),
         )
         for name, documentation, value in gauges:
             if value is not None:
@@ -193,6 +200,7 @@ class Metrics:
         ProcessCollector(registry=self.registry)
         self.snapshot = Snapshot()
         self._last_update: float | None = None  # time.monotonic() of the last update handled
+        self._last_tick: float | None = None  # time.monotonic() when the duty engine last finished a tick
         self.registry.register(_SnapshotCollector(self))
 
     def update_handled(self, kind: str, seconds: float) -> None:
@@ -214,5 +222,19 @@ class Metrics:
     def last_update_age(self) -> float | None:
         return None if self._last_update is None else time.monotonic() - self._last_update
 
+    def tick_finished(self) -> None:
+        self._last_tick = time.monotonic()
+
+    def last_tick_age(self) -> float | None:
+        """A tick that fails, or never ends, lets this grow: reminders stopped while taps still work."""
+        return None if self._last_tick is None else time.monotonic() - self._last_tick
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+METRICS_KEY = "metrics"  # bot_data: the Application's Metrics (its own Prometheus registry)
+
+
+def app_metrics(app: Application) -> Metrics:
+    return app.bot_data[METRICS_KEY]

@@ -18,6 +18,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.flows.duties.engine import TickReport
 from bot.handlers.duties.answers import make_sender
+from bot.metrics import app_metrics
 from bot.rate_limits import broadcasting
 from bot.services import app_services
 from bot.tracing import traced
@@ -54,7 +55,9 @@ async def tick_now(app: Application) -> TickReport:
     """One tick, awaited (tests move the clock and call this). Its sends are broadcast traffic."""
     svc = app_services(app)
     with broadcasting():
-        return await svc.duties.engine.tick(make_sender(app.bot, svc.texts), keep_going=lambda: app.running)
+        report = await svc.duties.engine.tick(make_sender(app.bot, svc.texts), keep_going=lambda: app.running)
+    app_metrics(app).tick_finished()  # /healthz and /metrics tell how long ago (a failed tick does not count)
+    return report
 
 
 async def _tick_job(context: CallbackContext) -> None:
