@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,16 +100,23 @@ def clock() -> ManualClock:
     return ManualClock(datetime.now(UTC).replace(microsecond=0))
 
 
-@pytest_asyncio.fixture
-async def bot(botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock) -> AsyncIterator[BotUnderTest]:
-    under_test = BotUnderTest(botapi, make_settings(botapi, tmp_path / "data"), clock)
+@asynccontextmanager
+async def running_bot(botapi: FakeBotAPI, settings: Settings, clock: ManualClock) -> AsyncIterator[BotUnderTest]:
+    """The bot started on ``settings``, stopped at the end; then, whatever the test did, checked to have
+    sent nothing Telegram would refuse as malformed or show wrongly. Every bot fixture is one of these."""
+    under_test = BotUnderTest(botapi, settings, clock)
     await under_test.start()
     try:
         yield under_test
     finally:
         await under_test.stop()
-    # Whatever a test did, the bot never sent what Telegram would refuse as malformed or show wrongly.
     botapi.assert_well_formed()
+
+
+@pytest_asyncio.fixture
+async def bot(botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock) -> AsyncIterator[BotUnderTest]:
+    async with running_bot(botapi, make_settings(botapi, tmp_path / "data"), clock) as under_test:
+        yield under_test
 
 
 @pytest.fixture
@@ -123,11 +131,6 @@ async def company_bot(
     """The bot on the seeded company of the reports tests (tests/fixtures_reports.py), PDF off, on the
     requesting module's ``clock``; ends, as ``bot`` does, by checking nothing malformed was sent."""
     settings = replace(make_settings(botapi, tmp_path / "data"), reports=ReportSettings(pdf=False))
-    under_test = BotUnderTest(botapi, settings, clock)
-    await under_test.start()
-    try:
+    async with running_bot(botapi, settings, clock) as under_test:
         svc = under_test.services
         yield under_test, await build_company(svc.db, FileStore(settings.data_dir / "files"), svc.rubrics)
-    finally:
-        await under_test.stop()
-    botapi.assert_well_formed()

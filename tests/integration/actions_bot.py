@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from bot.clock import ManualClock
-from tests.conftest import BotUnderTest, make_settings
+from tests.conftest import BotUnderTest, make_settings, running_bot
 from tests.harness.botapi import FakeBotAPI
 from tests.integration.test_actions_messages import MONDAY, QUIET_DUTIES
 
@@ -23,10 +23,5 @@ def monday_clock() -> ManualClock:
 
 @pytest_asyncio.fixture(name="bot")
 async def actions_bot(botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock) -> AsyncIterator[BotUnderTest]:
-    under_test = BotUnderTest(botapi, make_settings(botapi, tmp_path / "data", duties=QUIET_DUTIES), clock)
-    await under_test.start()
-    try:
+    async with running_bot(botapi, make_settings(botapi, tmp_path / "data", duties=QUIET_DUTIES), clock) as under_test:
         yield under_test
-        botapi.assert_well_formed()
-    finally:
-        await under_test.stop()

@@ -17,7 +17,7 @@ from bot.clock import ManualClock, iso
 from bot.scheduler import tick_now
 from config.duties import DutySettings
 from config.settings import ReportSettings
-from tests.conftest import BotUnderTest, make_settings
+from tests.conftest import BotUnderTest, make_settings, running_bot
 from tests.harness.botapi import FakeBotAPI
 from tests.harness.driver import Person
 from tests.harness.media import make_png
@@ -39,13 +39,8 @@ def clock() -> ManualClock:
 @pytest_asyncio.fixture
 async def bot(botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock) -> AsyncIterator[BotUnderTest]:
     settings = make_settings(botapi, tmp_path / "data", duties=QUIET_DUTIES, reports=ReportSettings(pdf=False))
-    under_test = BotUnderTest(botapi, settings, clock)
-    await under_test.start()
-    try:
+    async with running_bot(botapi, settings, clock) as under_test:
         yield under_test
-        botapi.assert_well_formed()
-    finally:
-        await under_test.stop()
 
 
 async def tick(bot: BotUnderTest, at: datetime | None = None) -> None:

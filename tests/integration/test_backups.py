@@ -21,7 +21,7 @@ from bot.clock import ManualClock
 from config.settings import BackupSettings
 from rubric.model import Answer
 from storage.backup import FILES, backup_name, backups_in
-from tests.conftest import ADMIN_ID, BotUnderTest, make_settings
+from tests.conftest import ADMIN_ID, BotUnderTest, make_settings, running_bot
 from tests.harness.botapi import FakeBotAPI
 from tests.harness.media import make_png
 from tests.integration.test_inspection_walk import (
@@ -53,13 +53,8 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 async def backing_bot(botapi: FakeBotAPI, tmp_path: Path, clock: ManualClock) -> AsyncIterator[BotUnderTest]:
     """The bot with scheduled backups on (the first one minutes away: the tests call backup_now)."""
     settings = make_settings(botapi, tmp_path / "data", backup=BackupSettings(every_hours=1, keep=5))
-    under_test = BotUnderTest(botapi, settings, clock)
-    await under_test.start()
-    try:
+    async with running_bot(botapi, settings, clock) as under_test:
         yield under_test
-    finally:
-        await under_test.stop()
-    botapi.assert_well_formed()
 
 
 async def answer(bot: BotUnderTest, person, n: int) -> tuple[str, Answer]:

@@ -13,7 +13,7 @@ import pytest_asyncio
 from bot.clock import ManualClock
 from bot.scheduler import schedule_tick, tick_now
 from config.duties import DutySettings
-from tests.conftest import ADMIN_ID, BotUnderTest, make_settings
+from tests.conftest import ADMIN_ID, BotUnderTest, make_settings, running_bot
 from tests.harness.driver import Person
 from tests.harness.media import make_png
 from tests.harness.models import BotMessage
@@ -37,12 +37,8 @@ def clock() -> ManualClock:
 @pytest_asyncio.fixture
 async def bot(botapi, tmp_path, clock) -> AsyncIterator[BotUnderTest]:
     """The shared fixture's bot, with the duty engine on and the shipped rules, on a plain week."""
-    under_test = BotUnderTest(botapi, make_settings(botapi, tmp_path / "data", duties=PLAIN_WEEKS), clock)
-    await under_test.start()
-    try:
+    async with running_bot(botapi, make_settings(botapi, tmp_path / "data", duties=PLAIN_WEEKS), clock) as under_test:
         yield under_test
-    finally:
-        await under_test.stop()
 
 
 @dataclass

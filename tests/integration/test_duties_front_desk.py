@@ -15,7 +15,7 @@ from typing import Any
 import pytest_asyncio
 
 from bot.flows.access import Caller, Role
-from tests.conftest import BotUnderTest, make_settings
+from tests.conftest import BotUnderTest, make_settings, running_bot
 from tests.harness.driver import Person
 from tests.harness.entities import parse_formatted_text
 from tests.harness.media import make_png
@@ -41,13 +41,8 @@ WALKER = 5301  # front-desk staff at 阳光花园 who also inspects
 
 @pytest_asyncio.fixture
 async def bot(botapi, tmp_path, clock) -> AsyncIterator[BotUnderTest]:
-    under_test = BotUnderTest(botapi, make_settings(botapi, tmp_path / "data", duties=PLAIN_WEEKS), clock)
-    await under_test.start()
-    try:
+    async with running_bot(botapi, make_settings(botapi, tmp_path / "data", duties=PLAIN_WEEKS), clock) as under_test:
         yield under_test
-    finally:
-        await under_test.stop()
-    botapi.assert_well_formed()
 
 
 async def reply_with_document(bot: BotUnderTest, person: Person, data: bytes, name: str, reply_to: int) -> None:

@@ -24,7 +24,7 @@ from config.settings import ActionSettings, ReportSettings
 from rubric.scoring import percent_of, score_inspection
 from storage.action_figures import ActionFigureRepository
 from storage.reports import Scope
-from tests.conftest import BotUnderTest, make_settings
+from tests.conftest import BotUnderTest, make_settings, running_bot
 from tests.harness.botapi import FakeBotAPI
 from tests.harness.media import make_png
 from tests.integration.test_actions import INSPECTOR, MANAGER, STAFF, a_draft_with_two_findings, submit
@@ -44,13 +44,8 @@ async def bot_with(
         actions=ActionSettings(**actions),  # type: ignore[arg-type]
         reports=ReportSettings(pdf=False),
     )
-    under_test = BotUnderTest(botapi, settings, clock)
-    await under_test.start()
-    try:
+    async with running_bot(botapi, settings, clock) as under_test:
         yield under_test
-    finally:
-        await under_test.stop()
-    botapi.assert_well_formed()
 
 
 async def open_review(bot: BotUnderTest):

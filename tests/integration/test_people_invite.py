@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest_asyncio
 
 from config.settings import AccessSettings
-from tests.conftest import ADMIN_ID, BotUnderTest, make_settings
+from tests.conftest import ADMIN_ID, BotUnderTest, make_settings, running_bot
 from tests.harness.driver import Person
 
 NEWCOMER = 7001
@@ -180,12 +180,8 @@ async def asking_bot(botapi, tmp_path: Path, clock):
     """The bot with ``[access] notify_admins_of_requests = true``."""
     settings = make_settings(botapi, tmp_path / "data")
     settings = replace(settings, access=AccessSettings(notify_admins_of_requests=True))
-    under_test = BotUnderTest(botapi, settings, clock)
-    await under_test.start()
-    try:
+    async with running_bot(botapi, settings, clock) as under_test:
         yield under_test
-    finally:
-        await under_test.stop()
 
 
 async def test_admins_hear_of_a_stranger_once_and_approve_them(asking_bot: BotUnderTest):

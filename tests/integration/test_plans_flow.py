@@ -19,7 +19,7 @@ from bot.scheduler import tick_now
 from config.duties import DutySettings
 from config.plans import PlanSettings
 from rubric.model import Answer
-from tests.conftest import ADMIN_ID, BotUnderTest, make_settings
+from tests.conftest import ADMIN_ID, BotUnderTest, make_settings, running_bot
 from tests.seeding import answers_by_pattern, seed_inspection
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -43,13 +43,8 @@ async def bot(botapi, tmp_path, clock) -> AsyncIterator[BotUnderTest]:
         duties=DutySettings(enabled=False, public_holidays="none", tick_seconds=3600),
         plans=PlanSettings(grace_days=10, nudge_days=3),
     )
-    under_test = BotUnderTest(botapi, settings, clock)
-    await under_test.start()
-    try:
+    async with running_bot(botapi, settings, clock) as under_test:
         yield under_test
-    finally:
-        await under_test.stop()
-    botapi.assert_well_formed()
 
 
 async def tick(bot: BotUnderTest, at: datetime):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest_asyncio
 
 from rubric.model import Answer
-from tests.conftest import BotUnderTest, make_settings
+from tests.conftest import BotUnderTest, make_settings, running_bot
 from tests.harness.botapi import FakeBotAPI
 from tests.harness.driver import Person
 from tests.harness.media import make_png
@@ -181,13 +181,10 @@ async def strict_rubric_bot(botapi: FakeBotAPI, tmp_path: Path, clock) -> AsyncI
         "  evidence_required: true\n", "  evidence_required: true\n  na_reason_required: true\n  min_coverage: 60\n", 1
     )
     (folder / "cs-supervision.v2.yaml").write_text(text, encoding="utf-8")
-    under_test = BotUnderTest(botapi, make_settings(botapi, tmp_path / "data", rubric_dirs=(folder,)), clock)
-    await under_test.start()
-    try:
+    async with running_bot(
+        botapi, make_settings(botapi, tmp_path / "data", rubric_dirs=(folder,)), clock
+    ) as under_test:
         yield under_test
-    finally:
-        await under_test.stop()
-    botapi.assert_well_formed()
 
 
 async def test_na_needs_a_reason_where_the_rubric_says_so(strict_rubric_bot: BotUnderTest) -> None:
